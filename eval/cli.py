@@ -1,0 +1,123 @@
+"""Command line for the evaluation: ``python -m eval``.
+
+Parses options, calls the runner, scoring and report modules, and turns
+their errors into a one-line message on stderr and an exit code (2: bad
+questions file or options, 1: the assistant could not be loaded or failed).
+stdout carries only the result (with ``--json``: one JSON object), so it can
+be piped; the progress bar and notes go to stderr. No logic lives here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from eval.dataset import DEFAULT_QUESTIONS, DatasetError, load_questions
+
+EXIT_ASSISTANT = 1
+EXIT_USAGE = 2
+
+DESCRIPTION = """\
+Evaluate the hip-injection FAQ assistant on a questions CSV.
+
+Every question is sent through the same qa API the app uses
+(Assistant.ask). A returned passage is a hit when its plain text (Markdown
+stripped, case and whitespace folded) contains one of the row's gold quotes.
+
+Metrics: hit@1, hit@3, hit@5, mrr@10 (ranking, every row with a quote,
+abstention ignored); answer@1 (in-scope rows answered with a hit first);
+oos_abstain; false_abstain; red_flag_recall; false_urgent; p50_ms and p95_ms
+(latency of one ask() call); n (rows per kind). A share over no rows is null.
+"""
+
+EPILOG = """\
+questions CSV: columns id,question,kind,answer_quote (extra columns are
+ignored). kind is faq, paraphrase, section, out_of_scope or red_flag; any
+other kind counts as in-scope. answer_quote holds verbatim snippets of the
+corpus separated by ||, and is empty exactly for out_of_scope rows.
+
+examples:
+  python -m eval                         # summary of the default settings
+  python -m eval --json > metrics.json   # one JSON object on stdout
+  python -m eval --out eval/out          # metrics.json, per_question.csv,
+                                         # report.md, hit_at_k.png
+  python -m eval --compare               # one row per retrieval variant
+  python -m eval --questions mine.csv --k 5
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m eval", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--questions", default=str(DEFAULT_QUESTIONS), metavar="FILE",
+                        help="questions CSV (default: eval/questions.csv)")
+    parser.add_argument("--k", type=_positive_int, default=10,
+                        help="passages requested per question (default: 10)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the metrics as one JSON object on stdout and nothing else "
+                             "(with --compare: an object keyed by variant)")
+    parser.add_argument("--out", metavar="DIR",
+                        help="write metrics.json, per_question.csv, report.md and hit_at_k.png into DIR "
+                             "(with --compare: compare.json and compare.md)")
+    parser.add_argument("--compare", action="store_true",
+                        help="run every retrieval variant (dense, bm25, hybrid, ..., default) "
+                             "and print one Markdown table, a row per variant")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar on stderr")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Imported here so `--help` and dataset errors answer instantly.
+    from eval import report, runner, scoring
+
+    try:
+        questions = load_questions(args.questions)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    progress = not args.no_progress
+    try:
+        assistant = runner.load_assistant()
+        if args.compare:
+            runs = runner.run_variants(assistant, questions, k=args.k, progress=progress)
+            results = {name: scoring.evaluate(questions, outcomes).metrics for name, outcomes in runs.items()}
+        else:
+            evaluation = scoring.evaluate(questions, runner.run(assistant, questions, k=args.k, progress=progress))
+    except runner.EvalError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ASSISTANT
+
+    if args.compare:
+        table = report.compare_table(results)
+        if args.out:
+            _write_compare(args.out, results, table)
+        print(json.dumps(results) if args.json else table)
+        return 0
+    if args.out:
+        paths = report.write_artifacts(evaluation, args.out)
+        print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    print(json.dumps(evaluation.metrics) if args.json else report.summary_text(evaluation.metrics))
+    return 0
+
+
+def _write_compare(out_dir: str, results: dict, table: str) -> None:
+    from pathlib import Path
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (out / "compare.md").write_text(table + "\n", encoding="utf-8")
+    print(f"wrote {out / 'compare.json'}, {out / 'compare.md'}", file=sys.stderr)

@@ -1,0 +1,74 @@
+"""Plain records of what the assistant returned for one question.
+
+``Outcome`` is the boundary between the runner (which talks to ``qa``) and
+everything downstream (scoring, reports), so those never see ``qa`` objects.
+``outcome_from_dict`` converts ``Answer.to_dict()``; it is pure and tolerant
+of missing keys, because the eval must report on a half-finished assistant
+rather than crash on it.
+
+This module does not call the assistant or decide what is a hit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from eval.matching import strip_markdown
+
+HEADING_JOIN = " > "
+
+
+@dataclass(frozen=True)
+class RetrievedPassage:
+    """One passage as retrieved, best first; ``plain_text`` is Markdown-free."""
+
+    id: str
+    heading: str
+    plain_text: str
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The assistant's reply to one question, plus how long ``ask()`` took."""
+
+    qid: str
+    passages: tuple[RetrievedPassage, ...]
+    abstained: bool
+    urgent: bool
+    latency_ms: float
+    message: str = ""
+
+
+def _heading(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return HEADING_JOIN.join(str(part) for part in value)
+    return "" if value is None else str(value)
+
+
+def passage_from_dict(d: Mapping) -> RetrievedPassage:
+    """Build a passage record; falls back to stripping ``text`` when
+    ``plain_text`` is absent."""
+    plain = d.get("plain_text")
+    if plain is None:
+        plain = strip_markdown(str(d.get("text", "")))
+    score = d.get("score")
+    return RetrievedPassage(
+        id=str(d.get("id", "")),
+        heading=_heading(d.get("heading_path")),
+        plain_text=str(plain),
+        score=float(score) if isinstance(score, (int, float)) else None,
+    )
+
+
+def outcome_from_dict(qid: str, answer: Mapping, *, latency_ms: float) -> Outcome:
+    """Convert one ``Answer.to_dict()`` into an ``Outcome``."""
+    return Outcome(
+        qid=qid,
+        passages=tuple(passage_from_dict(p) for p in answer.get("passages") or ()),
+        abstained=bool(answer.get("abstained", False)),
+        urgent=bool(answer.get("urgent", False)),
+        latency_ms=float(latency_ms),
+        message=str(answer.get("message") or ""),
+    )
