@@ -63,7 +63,8 @@ def load_questions(path: str | Path = DEFAULT_QUESTIONS) -> list[Question]:
 
 def parse_questions(text: str, *, source: str = "<questions>") -> list[Question]:
     """Parse CSV text into questions, checking every rule the metrics rely on."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    # strict: a stray or unclosed quote is an error, not silently merged rows.
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     try:
         header = reader.fieldnames
         if not header:

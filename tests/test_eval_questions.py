@@ -1,0 +1,55 @@
+"""The evaluation set itself: quotes are verbatim corpus text, counts meet the issue's minimums."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from eval.dataset import DEFAULT_QUESTIONS, load_questions
+from eval.matching import fold, strip_markdown
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "hip_injections.md"
+MINIMUMS = {"faq": 5, "paraphrase": 15, "section": 2 * 12, "out_of_scope": 15, "red_flag": 8}
+ID_PREFIX = {"faq": "faq-", "paraphrase": "para-", "section": "sec-", "out_of_scope": "oos-", "red_flag": "red-"}
+
+QUESTIONS = load_questions(DEFAULT_QUESTIONS)
+CORPUS_TEXT = CORPUS.read_text(encoding="utf-8")
+# One entry per heading, paragraph or list item: a quote must sit inside one
+# of these, or a chunker could legitimately split it across two passages.
+BLOCKS = [fold(line) for line in strip_markdown(CORPUS_TEXT).splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("question", [q for q in QUESTIONS if q.quotes], ids=lambda q: q.id)
+def test_every_quote_is_verbatim_corpus_text_within_one_block(question):
+    for quote in question.quotes:
+        assert fold(quote) in fold(strip_markdown(CORPUS_TEXT)), f"{question.id}: not in corpus: {quote!r}"
+        assert any(fold(quote) in block for block in BLOCKS), f"{question.id}: spans two blocks: {quote!r}"
+
+
+def test_each_kind_meets_its_minimum():
+    counts = Counter(q.kind for q in QUESTIONS)
+    for kind, minimum in MINIMUMS.items():
+        assert counts[kind] >= minimum, f"{kind}: {counts[kind]} rows, need {minimum}"
+
+
+def test_faq_rows_are_the_documents_faq_questions_word_for_word():
+    faq_part = CORPUS_TEXT.split("## Frequently Asked Questions", 1)[1]
+    document_faq = re.findall(r"^### (.+?)\s*$", faq_part, flags=re.MULTILINE)
+    assert sorted(q.question for q in QUESTIONS if q.kind == "faq") == sorted(document_faq)
+
+
+def test_paraphrases_cover_each_faq_question_at_least_three_times():
+    # Paraphrases share the quotes of the FAQ row they rephrase (possibly with extras).
+    faq_rows = [q for q in QUESTIONS if q.kind == "faq"]
+    for faq in faq_rows:
+        covering = [p for p in QUESTIONS if p.kind == "paraphrase" and set(faq.quotes) <= set(p.quotes)]
+        assert len(covering) >= 3, f"{faq.id} has {len(covering)} paraphrases"
+
+
+def test_ids_carry_their_kind_prefix_and_size_is_reasonable():
+    for q in QUESTIONS:
+        assert q.id.startswith(ID_PREFIX[q.kind]), q.id
+    assert 110 <= len(QUESTIONS) <= 140
