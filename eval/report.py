@@ -69,35 +69,47 @@ def _top(row: Scored) -> str:
     return f"{first.heading or first.id}: {snippet}"
 
 
+# Each "misses" section of report.md: heading, which rows belong, optional note.
+MISS_SECTIONS = (
+    ("Ranking misses (first passage is not a hit)",
+     lambda r: bool(r.question.quotes) and r.first_hit != 1,
+     lambda r: f"first hit at rank {r.first_hit or 'none'}"),
+    ("Out-of-scope questions answered", lambda r: r.question.kind == "out_of_scope" and not r.outcome.abstained, None),
+    ("Red flags not marked urgent", lambda r: r.question.kind == "red_flag" and not r.outcome.urgent, None),
+    ("In-scope questions abstained", lambda r: r.question.in_scope and r.outcome.abstained, None),
+    ("In-scope questions marked urgent", lambda r: r.question.in_scope and r.outcome.urgent, None),
+)
+
+
 def report_markdown(evaluation: Evaluation, *, title: str = "Retrieval evaluation") -> str:
-    """The human report: headline metrics, metrics by kind, then every miss."""
+    """The human report: headline metrics, metrics by kind, then every miss
+    with what came first instead."""
     m = evaluation.metrics
-    kinds = list(evaluation.by_kind)
-    parts = [f"# {title}", "", markdown_table(("metric", "value"), [(k, m.get(k)) for k in HEADLINE_KEYS]),
-             "", "rows per kind: " + ", ".join(f"{k}={n}" for k, n in m.get("n", {}).items()),
-             "", "## Metrics by kind", "",
-             markdown_table(("kind", "n", *HEADLINE_KEYS),
-                            [(k, evaluation.by_kind[k]["n"].get(k, 0), *(evaluation.by_kind[k][h] for h in HEADLINE_KEYS)) for k in kinds])]
-    sections = (
-        ("Ranking misses (first passage is not a hit)", lambda r: r.question.quotes and r.first_hit != 1,
-         lambda r: f"first hit at rank {r.first_hit or 'none'}"),
-        ("Out-of-scope questions answered", lambda r: r.question.kind == "out_of_scope" and not r.outcome.abstained, None),
-        ("Red flags not marked urgent", lambda r: r.question.kind == "red_flag" and not r.outcome.urgent, None),
-        ("In-scope questions abstained", lambda r: r.question.in_scope and r.outcome.abstained, None),
-        ("In-scope questions marked urgent", lambda r: r.question.in_scope and r.outcome.urgent, None),
-    )
-    for heading, wanted, note in sections:
-        misses = [r for r in evaluation.rows if wanted(r)]
-        parts += ["", f"## {heading} ({len(misses)})", ""]
-        if not misses:
-            parts.append("None.")
-        for r in misses:
-            extra = f"; {note(r)}" if note else ""
-            parts.append(f"- **{r.question.id}** ({r.question.kind}) {r.question.question!r}{extra}")
-            parts.append(f"  - came first: {_top(r)}")
-            if r.question.quotes:
-                parts.append(f"  - gold: {' || '.join(r.question.quotes)}")
+    by_kind_rows = [(kind, km["n"].get(kind, 0), *(km[h] for h in HEADLINE_KEYS))
+                    for kind, km in evaluation.by_kind.items()]
+    parts = [
+        f"# {title}", "",
+        markdown_table(("metric", "value"), [(k, m.get(k)) for k in HEADLINE_KEYS]), "",
+        "rows per kind: " + ", ".join(f"{k}={n}" for k, n in m.get("n", {}).items()), "",
+        "## Metrics by kind", "",
+        markdown_table(("kind", "n", *HEADLINE_KEYS), by_kind_rows),
+    ]
+    for heading, wanted, note in MISS_SECTIONS:
+        parts += _miss_section(heading, [r for r in evaluation.rows if wanted(r)], note)
     return "\n".join(parts) + "\n"
+
+
+def _miss_section(heading: str, rows: Sequence[Scored], note) -> list[str]:
+    lines = ["", f"## {heading} ({len(rows)})", ""]
+    if not rows:
+        lines.append("None.")
+    for r in rows:
+        extra = f"; {note(r)}" if note else ""
+        lines.append(f"- **{r.question.id}** ({r.question.kind}) {r.question.question!r}{extra}")
+        lines.append(f"  - came first: {_top(r)}")
+        if r.question.quotes:
+            lines.append(f"  - gold: {' || '.join(r.question.quotes)}")
+    return lines
 
 
 def plot_hit_curve(curve: Mapping[int, float | None], path: Path, *, title: str = "hit@k") -> None:
@@ -132,7 +144,8 @@ def write_artifacts(evaluation: Evaluation, out_dir: str | Path) -> list[Path]:
 
 def compare_table(results: Mapping[str, Mapping]) -> str:
     """One Markdown table, a row per retrieval variant, a column per metric."""
-    return markdown_table(("variant", *HEADLINE_KEYS), [(name, *(m.get(k) for k in HEADLINE_KEYS)) for name, m in results.items()])
+    rows = [(name, *(m.get(k) for k in HEADLINE_KEYS)) for name, m in results.items()]
+    return markdown_table(("variant", *HEADLINE_KEYS), rows)
 
 
 def summary_text(metrics: Mapping) -> str:

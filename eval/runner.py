@@ -49,7 +49,9 @@ def retrieval_variants() -> dict:
     return dict(variants())
 
 
-def run(assistant, questions: Sequence[Question], *, k: int = 10, progress: bool = True, desc: str = "eval") -> list[Outcome]:
+def run(
+    assistant, questions: Sequence[Question], *, k: int = 10, progress: bool = True, desc: str = "eval"
+) -> list[Outcome]:
     """Ask every question once; latency is wall time of ``ask()`` alone.
 
     One untimed warm-up call comes first so lazy loading inside the assistant
@@ -65,7 +67,9 @@ def run(assistant, questions: Sequence[Question], *, k: int = 10, progress: bool
     return outcomes
 
 
-def run_variants(assistant, questions: Sequence[Question], *, k: int = 10, progress: bool = True) -> dict[str, list[Outcome]]:
+def run_variants(
+    assistant, questions: Sequence[Question], *, k: int = 10, progress: bool = True
+) -> dict[str, list[Outcome]]:
     """Run the questions under every retrieval variant, sharing one loaded model."""
     return {
         name: run(assistant.with_settings(settings), questions, k=k, progress=progress, desc=name)
