@@ -1,0 +1,36 @@
+"""Clinic FAQ assistant: answers hip-injection questions by quoting the clinic's document.
+
+Public API::
+
+    from qa import Assistant
+    assistant = Assistant.load()          # builds the index on first use
+    answer = assistant.ask("will the shot hurt?", k=3)
+    answer.to_dict()
+
+Importing ``qa`` is cheap: no model is loaded and no index is read until
+``Assistant.load()``. Nothing here knows about Gradio, argparse or pandas.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from .config import MAX_QUESTION_CHARS
+from .errors import CorpusError, IndexCorrupt, IndexNotFound, IndexStale, ModelNotFound, QAError
+
+__all__ = [
+    "Answer", "Assistant", "Hit", "Passage", "QuotedPassage", "RetrievalSettings", "retrieval_variants",
+    "MAX_QUESTION_CHARS", "QAError", "CorpusError", "IndexCorrupt", "IndexNotFound", "IndexStale", "ModelNotFound",
+]
+
+_LAZY = {
+    "Assistant": "assistant", "Answer": "answer", "QuotedPassage": "answer", "Passage": "passages",
+    "Hit": "retriever", "RetrievalSettings": "retriever", "retrieval_variants": "retriever",
+}
+
+
+def __getattr__(name: str):
+    """Import heavy modules (FAISS, bm25s, torch) only when first needed."""
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")

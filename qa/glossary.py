@@ -1,0 +1,58 @@
+"""The clinic's glossary of lay terms ("shot" -> "injection").
+
+Patients say "cortisone shot"; the document says "corticosteroid injection".
+The content team keeps ``corpus/glossary.csv`` (``lay_term,document_terms``);
+a query that contains a lay term, as whole words, gains the document's terms.
+``load_glossary`` reads the file; ``expansions`` is pure. This module does
+not correct spelling or search.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CorpusError
+from .text import fold
+
+GLOSSARY_FILE = "glossary.csv"
+
+
+@dataclass(frozen=True)
+class Glossary:
+    entries: tuple[tuple[str, str], ...] = ()  # (folded lay term, document terms)
+
+    def words(self) -> set[str]:
+        """Every word the glossary knows, on either side."""
+        return {w for lay, doc in self.entries for w in re.findall(r"[a-z0-9]+", f"{lay} {doc}")}
+
+
+def load_glossary(corpus_dir: Path) -> Glossary:
+    """Read ``glossary.csv`` beside the corpus; an absent file is an empty glossary."""
+    path = corpus_dir / GLOSSARY_FILE
+    if not path.is_file():
+        return Glossary()
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise CorpusError(f"Cannot read {path}: {exc}. It must be UTF-8 CSV with columns lay_term,document_terms.") from exc
+    entries = []
+    for row in rows:
+        lay, doc = fold(row.get("lay_term") or ""), (row.get("document_terms") or "").strip()
+        if lay and doc:
+            entries.append((lay, doc))
+    return Glossary(tuple(entries))
+
+
+def expansions(question: str, glossary: Glossary) -> list[str]:
+    """Document terms for every lay term found in the question, in glossary order."""
+    folded = f" {' '.join(re.findall(r'[a-z0-9-]+', fold(question).replace(chr(8217), chr(39)).replace(chr(39), '')))} "
+    added: list[str] = []
+    for lay, doc in glossary.entries:
+        lay_norm = " ".join(re.findall(r"[a-z0-9-]+", lay.replace("'", "")))
+        if f" {lay_norm} " in folded and doc not in added:
+            added.append(doc)
+    return added

@@ -1,0 +1,65 @@
+"""Lexical search: BM25 (``bm25s``) over stemmed, stop-word-free tokens.
+
+Tokenising is one pure function (:func:`lexical_tokens`) shared by indexing
+and querying, so both sides always agree. This module does no fusion and no
+query expansion; the retriever does.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+from .text import words
+
+_STOPWORDS = frozenset(STOPWORDS_EN)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Stemmed content words of ``text`` ("Injections hurt?" -> ["inject", "hurt"])."""
+    kept = [w.replace("’", "'").split("'")[0] for w in words(text)]
+    return _stemmer().stemWords([w for w in kept if w and w not in _STOPWORDS])
+
+
+class LexicalIndex:
+    """A BM25 index over documents given as token lists, one per passage."""
+
+    def __init__(self, model: bm25s.BM25) -> None:
+        self._model = model
+
+    @classmethod
+    def build(cls, documents: list[list[str]]) -> "LexicalIndex":
+        model = bm25s.BM25()
+        # An empty document would make bm25s' vocabulary empty; a placeholder
+        # token that no query can produce keeps the matrix shape right.
+        model.index([doc or ["\x00"] for doc in documents], show_progress=False)
+        return cls(model)
+
+    def known(self, tokens: list[str]) -> list[str]:
+        """The tokens that occur somewhere in the indexed documents."""
+        return [t for t in tokens if t in self._model.vocab_dict]
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every document for the query tokens (zeros if none known)."""
+        known = self.known(tokens)
+        n_docs = int(self._model.scores["num_docs"])
+        if not known:
+            return np.zeros(n_docs, dtype=np.float32)
+        return np.asarray(self._model.get_scores(known), dtype=np.float32)
+
+    def save(self, folder: Path) -> None:
+        self._model.save(str(folder))
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        return cls(bm25s.BM25.load(str(folder), mmap=False))

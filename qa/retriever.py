@@ -1,0 +1,170 @@
+"""Hybrid retrieval: a patient's question -> ranked passages with evidence.
+
+Steps (each can be switched off in ``RetrievalSettings`` so the eval can show
+what it buys): spelling correction against the corpus vocabulary; glossary
+expansion of lay terms; dense search over passage and sentence views; BM25
+over stemmed words; reciprocal rank fusion of the two rankings. The retriever
+ranks; it does not decide whether to answer (``scope.py``) or how to word the
+answer (``answer.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .embedder import Embedder
+from .fusion import rrf
+from .glossary import Glossary, expansions
+from .index_store import Index
+from .lexical import lexical_tokens
+from .passages import Passage
+from .spelling import SpellingCorrector
+from .text import words
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """Which retrieval techniques are on. The defaults are the measured best."""
+
+    dense: bool = True
+    lexical: bool = True
+    sentences: bool = True  # sentence-level views in dense scoring
+    glossary: bool = True
+    spelling: bool = True
+    dense_weight: float = 1.0  # weight of the dense ranking in RRF (lexical: 1.0)
+
+
+def retrieval_variants() -> dict[str, RetrievalSettings]:
+    """Named settings for side-by-side evaluation, simplest first, default last."""
+    base = RetrievalSettings(sentences=False, glossary=False, spelling=False)
+    return {
+        "dense only": RetrievalSettings(lexical=False, sentences=False, glossary=False, spelling=False),
+        "bm25 only": RetrievalSettings(dense=False, sentences=False, glossary=False, spelling=False),
+        "hybrid (rrf)": base,
+        "+ sentence views": RetrievalSettings(glossary=False, spelling=False),
+        "+ glossary": RetrievalSettings(spelling=False),
+        "default (+ spelling)": RetrievalSettings(),
+    }
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the retriever made of a question."""
+
+    text: str  # cleaned question as typed
+    corrected: str  # after spelling correction
+    expansions: tuple[str, ...]  # glossary document terms added
+    tokens: tuple[str, ...]  # BM25 tokens (with expansions)
+    unknown_words: tuple[str, ...]  # content words neither in corpus nor glossary
+
+    @property
+    def dense_text(self) -> str:
+        if not self.expansions:
+            return self.corrected
+        return f"{self.corrected} ({'; '.join(self.expansions)})"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage with the evidence for it."""
+
+    passage: Passage
+    score: float  # fused score used for ranking
+    dense: float  # best cosine over the passage's views (-1 if dense is off)
+    lexical: float  # BM25 score
+    best_sentence: str  # the passage sentence closest to the question (plain text)
+
+
+class Retriever:
+    def __init__(
+        self,
+        index: Index,
+        embedder: Embedder,
+        glossary: Glossary,
+        corrector: SpellingCorrector,
+        settings: RetrievalSettings = RetrievalSettings(),
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.glossary = glossary
+        self.corrector = corrector
+        self.settings = settings
+        self._kind = np.array([v.kind == "passage" for v in index.views])
+        self._owner = np.array([v.passage for v in index.views], dtype=np.int64)
+        self._corpus_words = set(corrector.targets) | glossary.words()
+        self._sentence_views: list[list[int]] = [[] for _ in index.passages]
+        for j, view in enumerate(index.views):
+            if view.kind == "sentence":
+                self._sentence_views[view.passage].append(j)
+
+    def analyse(self, question: str) -> Query:
+        s = self.settings
+        corrected = self.corrector.correct(question) if s.spelling else question
+        added = tuple(expansions(corrected, self.glossary)) if s.glossary else ()
+        tokens = lexical_tokens(" ".join((corrected, *added)))
+        content = [w for w in words(corrected) if lexical_tokens(w)]
+        unknown = tuple(w for w in content if w not in self._corpus_words and not self.index.lexical.known(lexical_tokens(w)))
+        return Query(question, corrected, added, tuple(tokens), unknown)
+
+    def search(self, question: str, *, k: int = 3) -> tuple[Query, list[Hit]]:
+        query = self.analyse(question)
+        n = len(self.index.passages)
+        dense_scores = np.full(n, -1.0, dtype=np.float32)
+        view_scores: dict[int, float] = {}
+        if self.settings.dense:
+            dense_scores, view_scores = self._dense(query)
+        lexical_scores = self.index.lexical.scores(list(query.tokens)) if self.settings.lexical else np.zeros(n, np.float32)
+        if self.settings.dense and self.settings.lexical:
+            fused = rrf([np.clip(dense_scores, 1e-6, None), lexical_scores], weights=[self.settings.dense_weight, 1.0])
+        elif self.settings.dense:
+            fused = dense_scores.astype(np.float64)
+        else:
+            fused = lexical_scores.astype(np.float64)
+        # Ties (e.g. no evidence at all) keep document order: stable sort.
+        order = np.argsort(-fused, kind="stable")[: max(1, k)]
+        hits = [
+            Hit(
+                passage=self.index.passages[i],
+                score=float(fused[i]),
+                dense=float(dense_scores[i]),
+                lexical=float(lexical_scores[i]),
+                best_sentence=self._best_sentence(i, query, view_scores),
+            )
+            for i in order
+        ]
+        return query, hits
+
+    def _dense(self, query: Query) -> tuple[np.ndarray, dict[int, float]]:
+        """Best cosine per passage, and the cosine of every view searched."""
+        vector = self.embedder.encode([query.dense_text])[0]
+        index = self.index.dense
+        depth = index.ntotal if index.ntotal <= 4096 else 512
+        scores, ids = index.search(vector.reshape(1, -1), depth)
+        scores, ids = scores[0], ids[0]
+        keep = ids >= 0
+        if not self.settings.sentences:
+            keep &= self._kind[np.clip(ids, 0, None)]
+        scores, ids = scores[keep], ids[keep]
+        n = len(self.index.passages)
+        best = np.full(n, -1.0, dtype=np.float32)
+        owners = self._owner[ids]
+        # ids arrive best first, so the first view seen for a passage is its best
+        first = np.unique(owners, return_index=True)[1]
+        best[owners[first]] = scores[first]
+        return best, dict(zip(ids.tolist(), scores.tolist()))
+
+    def _best_sentence(self, passage_index: int, query: Query, scores: dict[int, float]) -> str:
+        """The passage's sentence with the highest cosine, plus a word-overlap tiebreak."""
+        view_ids = self._sentence_views[passage_index]
+        if not view_ids:
+            return self.index.passages[passage_index].plain_text.strip()
+        query_tokens = set(query.tokens)
+
+        def score(j: int) -> float:
+            overlap = len(query_tokens & set(lexical_tokens(self.index.views[j].text)))
+            return scores.get(j, -1.0) + 0.05 * overlap
+
+        best = max(view_ids, key=score)
+        return self.index.views[best].text

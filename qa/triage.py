@@ -1,0 +1,94 @@
+"""Spot warning signs in a patient's message, so the answer leads with safety.
+
+The clinic keeps ``corpus/warning_signs.csv`` (``term,level,note``). Levels:
+
+* ``emergency``: trouble breathing, chest pain, a swelling face... -> urgent,
+  and the patient is told to call emergency services now;
+* ``warning``: fever, pus, pain getting worse... -> urgent;
+* ``personal``: words that are only a warning when the patient describes
+  themselves ("my hip is red and swollen"), not when they ask about the
+  document ("is swelling a risk?").
+
+A term preceded closely by a negation ("no fever", "not swollen") does not
+count, and questions framed as asking *about* risks ("what are the signs of
+infection?") are informational, not urgent, unless an emergency term is
+present. ``load_warning_signs`` reads the file; ``triage`` is pure.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CorpusError
+from .text import fold
+
+WARNING_SIGNS_FILE = "warning_signs.csv"
+LEVELS = ("emergency", "warning", "personal")
+
+_NEGATION = re.compile(r"\b(no|not|never|without|don'?t have|dont have|didn'?t get|haven'?t had|isn'?t|wasn'?t|aren'?t|none)\b(\W+\w+){0,2}\W*$")
+_PERSONAL = re.compile(r"\b(i|i'm|im|i've|ive|my|me|mine|myself|we|our|he|she|his|her|mum|mom|dad)\b")
+_INFORMATIONAL = re.compile(
+    r"\b(signs? of|symptoms? of|risks?|chances? of|likely|common|can (it|they|a|an|the|hip|injections?) (cause|lead)|"
+    r"could (it|they) (cause|lead)|cause|what (are|is) the|side effects?|what should i (watch|look) for|"
+    r"when should i|what if|if i (get|have|develop|notice))\b"
+)
+
+# Asking what *will* happen ("will I be numb?") is not describing a symptom.
+_PROSPECTIVE = re.compile(r"\b(will (i|my|it)|would (i|my)|should i (expect|feel|be)|am i going to|going to be|how long|normal to (be|feel|have))\b")
+
+
+@dataclass(frozen=True)
+class WarningSign:
+    term: str  # folded
+    level: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Triage:
+    urgent: bool
+    emergency: bool
+    signs: tuple[str, ...] = ()  # the terms that matched, for explanations and tests
+
+
+def load_warning_signs(corpus_dir: Path) -> tuple[WarningSign, ...]:
+    path = corpus_dir / WARNING_SIGNS_FILE
+    if not path.is_file():
+        return ()
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise CorpusError(f"Cannot read {path}: {exc}. It must be UTF-8 CSV with columns term,level,note.") from exc
+    signs = []
+    for row in rows:
+        term, level = _normalise(row.get("term") or ""), (row.get("level") or "").strip().lower()
+        if term and level in LEVELS:
+            signs.append(WarningSign(term, level, (row.get("note") or "").strip()))
+    return tuple(signs)
+
+
+def _normalise(text: str) -> str:
+    return fold(text).replace("’", "'")
+
+
+def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
+    """Is this message describing warning signs (urgent) or an emergency?"""
+    text = _normalise(message)
+    personal = bool(_PERSONAL.search(text))
+    informational = bool(_INFORMATIONAL.search(text))
+    matched: list[WarningSign] = []
+    for sign in signs:
+        for hit in re.finditer(rf"(?<![\w']){re.escape(sign.term)}(?![\w'])", text):
+            if not _NEGATION.search(text[: hit.start()]):
+                matched.append(sign)
+                break
+    emergency = any(s.level == "emergency" for s in matched)
+    warning = any(s.level == "warning" for s in matched) and (personal or not informational)
+    describes_self = personal and not informational and not _PROSPECTIVE.search(text)
+    personal_sign = any(s.level == "personal" for s in matched) and describes_self
+    urgent = emergency or warning or personal_sign
+    return Triage(urgent=urgent, emergency=emergency, signs=tuple(s.term for s in matched) if urgent else ())
