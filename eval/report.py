@@ -32,6 +32,13 @@ def fmt(value: object) -> str:
     return str(value)
 
 
+def fmt_metric(key: str, value: object) -> str:
+    """Like ``fmt`` but milliseconds always get one decimal, so 0.7 ms never reads as a share."""
+    if key.endswith("_ms") and isinstance(value, (int, float)):
+        return f"{value:.1f}"
+    return fmt(value)
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A GitHub-flavoured Markdown table (tabulate is not a dependency)."""
     cells = [[fmt(c).replace("|", "\\|").replace("\n", " ") for c in row] for row in rows]
@@ -85,11 +92,11 @@ def report_markdown(evaluation: Evaluation, *, title: str = "Retrieval evaluatio
     """The human report: headline metrics, metrics by kind, then every miss
     with what came first instead."""
     m = evaluation.metrics
-    by_kind_rows = [(kind, km["n"].get(kind, 0), *(km[h] for h in HEADLINE_KEYS))
+    by_kind_rows = [(kind, km["n"].get(kind, 0), *(fmt_metric(h, km[h]) for h in HEADLINE_KEYS))
                     for kind, km in evaluation.by_kind.items()]
     parts = [
         f"# {title}", "",
-        markdown_table(("metric", "value"), [(k, m.get(k)) for k in HEADLINE_KEYS]), "",
+        markdown_table(("metric", "value"), [(k, fmt_metric(k, m.get(k))) for k in HEADLINE_KEYS]), "",
         "rows per kind: " + ", ".join(f"{k}={n}" for k, n in m.get("n", {}).items()), "",
         "## Metrics by kind", "",
         markdown_table(("kind", "n", *HEADLINE_KEYS), by_kind_rows),
@@ -144,13 +151,13 @@ def write_artifacts(evaluation: Evaluation, out_dir: str | Path) -> list[Path]:
 
 def compare_table(results: Mapping[str, Mapping]) -> str:
     """One Markdown table, a row per retrieval variant, a column per metric."""
-    rows = [(name, *(m.get(k) for k in HEADLINE_KEYS)) for name, m in results.items()]
+    rows = [(name, *(fmt_metric(k, m.get(k)) for k in HEADLINE_KEYS)) for name, m in results.items()]
     return markdown_table(("variant", *HEADLINE_KEYS), rows)
 
 
 def summary_text(metrics: Mapping) -> str:
     """The plain-text summary printed when neither --json nor --out is asked for."""
     width = max(len(k) for k in HEADLINE_KEYS)
-    lines = [f"{k:<{width}}  {fmt(metrics.get(k))}" for k in HEADLINE_KEYS]
+    lines = [f"{k:<{width}}  {fmt_metric(k, metrics.get(k))}" for k in HEADLINE_KEYS]
     lines.append(f"{'n':<{width}}  " + ", ".join(f"{k}={n}" for k, n in metrics.get("n", {}).items()))
     return "\n".join(lines)

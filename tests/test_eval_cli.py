@@ -152,3 +152,13 @@ def test_k_must_be_a_positive_whole_number(bad, capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["--k", bad])
     assert info.value.code == 2
+
+
+def test_table_formatting_keeps_shares_and_milliseconds_apart():
+    from eval.report import compare_table
+
+    # a share prints with 3 decimals, milliseconds with 1, a missing share as a dash
+    table = compare_table({"bm25": {"hit@1": 0.5, "p50_ms": 0.664, "oos_abstain": None}})
+    row = [cell.strip() for cell in table.splitlines()[2].split("|")[1:-1]]
+    assert row[:2] == ["bm25", "0.500"]
+    assert row[6] == "-" and row[10] == "0.7"
