@@ -1,0 +1,49 @@
+"""Serve the hip-injection FAQ: chat at "/", embed at "/embed", JSON API at "/api".
+
+    python app.py [--host 127.0.0.1] [--port 7860] [--root-path /faq]
+
+Flags fall back to the HOST, PORT, ROOT_PATH, CORS_ORIGINS and EMBED_ORIGINS
+environment variables. Importing this module is cheap: the model and the index
+are loaded once, in `main()` (or by whoever calls `create_app`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def create_app(assistant=None, settings=None):
+    """The FastAPI app with Gradio mounted; loads the assistant if none is given."""
+    from qa_web.server import create_app as build
+
+    if assistant is None:
+        from qa import Assistant
+
+        assistant = Assistant.load()  # builds the index on first start if it is missing
+    return build(assistant, settings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from qa_web.settings import parse_settings
+
+    settings = parse_settings(argv)
+    from qa import Assistant
+    from qa.errors import QAError
+    from qa_web.server import serve
+
+    try:
+        assistant = Assistant.load()
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Serving the hip-injection FAQ at http://{settings.host}:{settings.port}{settings.root_path}/", flush=True)
+    serve(create_app(assistant, settings), settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

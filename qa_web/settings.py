@@ -1,0 +1,91 @@
+"""Server settings for the web layer: flags first, then environment, then defaults.
+
+This module only resolves values; it starts nothing and imports neither Gradio
+nor the `qa` library, so `python app.py --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+#: Questions a single worker answers at once (the model is CPU-bound).
+DEFAULT_CONCURRENCY = 2
+#: Requests allowed to wait in Gradio's queue before new ones get "queue full".
+DEFAULT_QUEUE_SIZE = 32
+#: Largest request body accepted, in bytes; a question is at most 1000 characters.
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    root_path: str = ""
+    #: Origins allowed to call the API from a browser (CORS); empty means none.
+    cors_origins: tuple[str, ...] = ()
+    #: Origins allowed to frame the /embed page; empty means any site may embed it.
+    embed_origins: tuple[str, ...] = ()
+    concurrency: int = DEFAULT_CONCURRENCY
+    queue_size: int = DEFAULT_QUEUE_SIZE
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    access_log: bool = True
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip().rstrip("/") for part in (value or "").split(",") if part.strip())
+
+
+def _normalise_root(path: str) -> str:
+    path = path.strip()
+    if not path or path == "/":
+        return ""
+    return "/" + path.strip("/")
+
+
+def parse_settings(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from command-line flags, falling back to environment variables."""
+    env = os.environ if env is None else env
+    parser = argparse.ArgumentParser(
+        prog="app.py",
+        description="Serve the hip-injection FAQ chat, its /embed view and the JSON API.",
+    )
+    parser.add_argument("--host", default=env.get("HOST", DEFAULT_HOST), help="interface to bind (env HOST; default %(default)s)")
+    parser.add_argument("--port", type=int, default=int(env.get("PORT", DEFAULT_PORT)), help="port (env PORT; default %(default)s)")
+    parser.add_argument(
+        "--root-path",
+        default=env.get("ROOT_PATH", ""),
+        help="public path prefix when served behind a reverse proxy that strips it, e.g. /faq (env ROOT_PATH)",
+    )
+    parser.add_argument(
+        "--cors-origins",
+        default=env.get("CORS_ORIGINS", ""),
+        help="comma-separated origins allowed to call the API from a browser (env CORS_ORIGINS; default: none)",
+    )
+    parser.add_argument(
+        "--embed-origins",
+        default=env.get("EMBED_ORIGINS", ""),
+        help="comma-separated origins allowed to frame /embed (env EMBED_ORIGINS; default: any)",
+    )
+    parser.add_argument("--concurrency", type=int, default=int(env.get("CONCURRENCY", DEFAULT_CONCURRENCY)), help="questions answered at once (env CONCURRENCY)")
+    parser.add_argument("--queue-size", type=int, default=int(env.get("QUEUE_SIZE", DEFAULT_QUEUE_SIZE)), help="waiting requests before 'busy' (env QUEUE_SIZE)")
+    parser.add_argument("--no-access-log", action="store_true", help="turn off uvicorn's access log (it never holds questions, only paths)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.port <= 65535:
+        parser.error("--port must be between 1 and 65535")
+    if args.concurrency < 1 or args.queue_size < 1:
+        parser.error("--concurrency and --queue-size must be at least 1")
+    return Settings(
+        host=args.host,
+        port=args.port,
+        root_path=_normalise_root(args.root_path),
+        cors_origins=_split(args.cors_origins),
+        embed_origins=_split(args.embed_origins),
+        concurrency=args.concurrency,
+        queue_size=args.queue_size,
+        access_log=not args.no_access_log,
+    )
