@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--questions", default=str(DEFAULT_QUESTIONS), metavar="FILE",
                         help="questions CSV (default: eval/questions.csv)")
     parser.add_argument("--k", type=_positive_int, default=10,
-                        help="passages requested per question (default: 10)")
+                        help="passages requested per question (default: 10); with k < 10, hit@5 and mrr@10 "
+                             "only see the first k")
     parser.add_argument("--json", action="store_true",
                         help="print the metrics as one JSON object on stdout and nothing else "
                              "(with --compare: an object keyed by variant)")
