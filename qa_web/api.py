@@ -162,4 +162,15 @@ def build_router(assistant: AssistantLike, *, max_chars: int, gate: Gate) -> API
     def health() -> dict:
         return {"status": "ok", "model_loaded": True, "index": manifest_summary(getattr(assistant, "manifest", None) or {})}
 
+    known = {"ask": "POST", "health": "GET"}
+
+    # Without this, unknown /api/... paths would fall through to the Gradio app
+    # mounted at "/" and get its error format instead of ours.
+    @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def _unknown(rest: str) -> JSONResponse:
+        allowed = known.get(rest.strip("/"))
+        if allowed:
+            return json_error(405, "method_not_allowed", f"Use {allowed}.", headers={"Allow": allowed})
+        return json_error(404, "not_found", "Not found.")
+
     return router
