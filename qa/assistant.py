@@ -165,8 +165,8 @@ class Assistant:
         question_words = words(query.corrected)
         has_content = any(len(w) > 1 or w.isdigit() for w in question_words) and bool(query.tokens)
         best = max((h.dense for h in hits), default=-1.0)
-        decision = decide(best_cosine=best, unknown_words=query.unknown_words,
-                          question_words=question_words, has_content=has_content)
+        decision = decide(best_cosine=best, unknown_words=query.unknown_words, question_words=question_words,
+                          has_content=has_content, rare_term_match=self.retriever.rare_term_match(query, hits))
         related = self._related(hits, question)
         result = answers.compose(
             question=question, hits=hits[:k], k=k, abstain=decision.abstain, reason=decision.reason,

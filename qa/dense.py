@@ -41,7 +41,11 @@ def passage_views(passages: list[Passage], *, sentences: bool = True) -> list[Vi
     views: list[View] = []
     for i, passage in enumerate(passages):
         plain = passage.plain_text
-        views.append(View(i, "passage", 0, len(plain), f"{passage.heading}: {plain}"))
+        # Only the nearest heading: the full path repeats the document's topic
+        # ("...How a Hip Injection is Performed") in every vector.
+        context = passage.heading_path[-1] if passage.heading_path else passage.title
+        text = plain if plain.startswith(context) else f"{context}: {plain}"
+        views.append(View(i, "passage", 0, len(plain), text))
         if not sentences:
             continue
         spans = sentence_spans(plain)

@@ -22,6 +22,9 @@ MAX_WORDS = 120
 #: A list whose every item is at most this long (and whose whole fits in
 #: MAX_WORDS) is kept as one passage.
 SHORT_ITEM_WORDS = 25
+#: A stand-alone paragraph shorter than this (a category label such as "Pain
+#: Management" above the title) says nothing a patient could use on its own.
+MIN_WORDS = 3
 HEADING_SEPARATOR = " › "
 
 
@@ -31,6 +34,7 @@ class ChunkingSettings:
 
     max_words: int = MAX_WORDS
     short_item_words: int = SHORT_ITEM_WORDS
+    min_words: int = MIN_WORDS
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ def _section_spans(text: str, section: Section, settings: ChunkingSettings) -> l
         elif block.kind == "list":
             for start, end in block.items:
                 spans.extend(_split_long(text, start, end, settings.max_words))
-        else:
+        elif _words(text, block.start, block.end) >= settings.min_words:
             spans.extend(_split_long(text, block.start, block.end, settings.max_words))
         i += 1
     if spans and section.heading.endswith("?"):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embedder import Embedder
+from .function_words import FUNCTION_WORDS
 from .fusion import rrf
 from .glossary import Glossary, expansions
 from .index_store import Index
@@ -33,19 +34,21 @@ class RetrievalSettings:
     sentences: bool = True  # sentence-level views in dense scoring
     glossary: bool = True
     spelling: bool = True
+    focus: bool = True  # also match the question without the document's topic words
     dense_weight: float = 1.0  # weight of the dense ranking in RRF (lexical: 1.0)
 
 
 def retrieval_variants() -> dict[str, RetrievalSettings]:
     """Named settings for side-by-side evaluation, simplest first, default last."""
-    base = RetrievalSettings(sentences=False, glossary=False, spelling=False)
+    base = RetrievalSettings(sentences=False, glossary=False, spelling=False, focus=False)
     return {
-        "dense only": RetrievalSettings(lexical=False, sentences=False, glossary=False, spelling=False),
-        "bm25 only": RetrievalSettings(dense=False, sentences=False, glossary=False, spelling=False),
+        "dense only": RetrievalSettings(lexical=False, sentences=False, glossary=False, spelling=False, focus=False),
+        "bm25 only": RetrievalSettings(dense=False, sentences=False, glossary=False, spelling=False, focus=False),
         "hybrid (rrf)": base,
-        "+ sentence views": RetrievalSettings(glossary=False, spelling=False),
-        "+ glossary": RetrievalSettings(spelling=False),
-        "default (+ spelling)": RetrievalSettings(),
+        "+ sentence views": RetrievalSettings(glossary=False, spelling=False, focus=False),
+        "+ glossary": RetrievalSettings(spelling=False, focus=False),
+        "+ spelling": RetrievalSettings(focus=False),
+        "default (+ topic focus)": RetrievalSettings(),
     }
 
 
@@ -58,6 +61,7 @@ class Query:
     expansions: tuple[str, ...]  # glossary document terms added
     tokens: tuple[str, ...]  # BM25 tokens (with expansions)
     unknown_words: tuple[str, ...]  # content words neither in corpus nor glossary
+    focused: str = ""  # the question without the document's topic words, if that differs
 
     @property
     def dense_text(self) -> str:
@@ -77,6 +81,32 @@ class Hit:
     best_sentence: str  # the passage sentence closest to the question (plain text)
 
 
+#: A stem found in at least this share of passages is the document's topic
+#: ("hip", "inject"): it tells passages apart poorly.
+TOPIC_SHARE = 0.3
+
+
+def topic_stems(index: Index) -> frozenset[str]:
+    """Stems that occur in at least ``TOPIC_SHARE`` of the passages."""
+    from collections import Counter
+
+    counts = Counter(t for p in index.passages for t in set(lexical_tokens(p.plain_text)))
+    floor = max(2, TOPIC_SHARE * len(index.passages))
+    return frozenset(t for t, c in counts.items() if c >= floor)
+
+
+#: A stem found in at most this many passages names something specific.
+RARE_MAX_PASSAGES = 2
+
+
+def rare_stems(index: Index) -> frozenset[str]:
+    """Stems of at least 6 letters found in at most ``RARE_MAX_PASSAGES`` passages."""
+    from collections import Counter
+
+    counts = Counter(t for p in index.passages for t in set(lexical_tokens(p.plain_text)))
+    return frozenset(t for t, c in counts.items() if c <= RARE_MAX_PASSAGES and len(t) >= 6)
+
+
 class Retriever:
     def __init__(
         self,
@@ -94,6 +124,8 @@ class Retriever:
         self._kind = np.array([v.kind == "passage" for v in index.views])
         self._owner = np.array([v.passage for v in index.views], dtype=np.int64)
         self._corpus_words = set(corrector.targets) | glossary.words()
+        self._topic_stems = topic_stems(index)
+        self._rare_stems = rare_stems(index)
         self._sentence_views: list[list[int]] = [[] for _ in index.passages]
         for j, view in enumerate(index.views):
             if view.kind == "sentence":
@@ -104,9 +136,14 @@ class Retriever:
         corrected = self.corrector.correct(question) if s.spelling else question
         added = tuple(expansions(corrected, self.glossary)) if s.glossary else ()
         tokens = lexical_tokens(" ".join((corrected, *added)))
-        content = [w for w in words(corrected) if lexical_tokens(w)]
+        content = [w for w in words(corrected) if w not in FUNCTION_WORDS and lexical_tokens(w)]
         unknown = tuple(w for w in content if w not in self._corpus_words and not self.index.lexical.known(lexical_tokens(w)))
-        return Query(question, corrected, added, tuple(tokens), unknown)
+        focused = ""
+        if s.focus:
+            kept = [w for w in words(corrected) if not set(lexical_tokens(w)) & self._topic_stems]
+            if kept and len(kept) < len(words(corrected)) and any(lexical_tokens(w) for w in kept):
+                focused = " ".join(kept + list(added))
+        return Query(question, corrected, added, tuple(tokens), unknown, focused)
 
     def search(self, question: str, *, k: int = 3) -> tuple[Query, list[Hit]]:
         query = self.analyse(question)
@@ -136,9 +173,23 @@ class Retriever:
         ]
         return query, hits
 
+    def rare_term_match(self, query: Query, hits: list[Hit]) -> bool:
+        """Does the top passage share a rare document term with the question?"""
+        if not hits:
+            return False
+        asked = set(lexical_tokens(query.corrected)) & self._rare_stems
+        return bool(asked & set(lexical_tokens(hits[0].passage.plain_text)))
+
     def _dense(self, query: Query) -> tuple[np.ndarray, dict[int, float]]:
         """Best cosine per passage, and the cosine of every view searched."""
-        vector = self.embedder.encode([query.dense_text])[0]
+        if query.focused:
+            # Mean of the two directions: cosine with it is (about) the mean of
+            # the cosines with the full and the focused question.
+            pair = self.embedder.encode([query.dense_text, query.focused])
+            vector = pair.sum(axis=0)
+            vector /= np.linalg.norm(vector)
+        else:
+            vector = self.embedder.encode([query.dense_text])[0]
         index = self.index.dense
         depth = index.ntotal if index.ntotal <= 4096 else 512
         scores, ids = index.search(vector.reshape(1, -1), depth)

@@ -14,15 +14,17 @@ from dataclasses import dataclass
 
 #: Below this best cosine, nothing in the document is about the question.
 MIN_COSINE = 0.35
-#: With a word the document never uses, the match must be at least this good.
-MIN_COSINE_WITH_UNKNOWN = 0.55
+#: Each topic word the document never uses ("insurance", "parking") raises the
+#: cosine needed to answer by this much: the more of the question the document
+#: cannot speak to, the stronger the match must be.
+UNKNOWN_WORD_PENALTY = 0.1
 #: The document is about the hip: questions about other body parts are outside it
 #: unless they also mention the hip area.
 OTHER_BODY_PARTS = frozenset(
     "knee knees shoulder shoulders spine spinal neck ankle ankles elbow elbows wrist wrists hand hands "
-    "finger fingers foot feet toe toes eye eyes tooth teeth jaw face facial head heart lung lungs "
-    "stomach belly kidney liver".split()
+    "finger fingers foot feet toe toes eye eyes tooth teeth jaw kidney liver".split()
 )
+OTHER_BODY_PHRASES = ("lower back", "upper back", "back pain")
 HIP_AREA = frozenset("hip hips buttock buttocks butt bum groin thigh thighs leg legs".split())
 
 
@@ -32,14 +34,27 @@ class ScopeDecision:
     reason: str  # "" when answering; a short machine-readable reason otherwise
 
 
-def decide(*, best_cosine: float, unknown_words: tuple[str, ...], question_words: list[str], has_content: bool) -> ScopeDecision:
+def decide(
+    *,
+    best_cosine: float,
+    unknown_words: tuple[str, ...],
+    question_words: list[str],
+    has_content: bool,
+    rare_term_match: bool = False,
+) -> ScopeDecision:
+    """Answer or abstain. ``rare_term_match``: the top passage shares a rare
+    document term with the question ("prolotherapy"), which the small model may
+    not know but which settles that the document covers it."""
     if not has_content:
         return ScopeDecision(True, "no_content")
-    other_parts = OTHER_BODY_PARTS.intersection(question_words)
+    joined = " ".join(question_words)
+    other_parts = OTHER_BODY_PARTS.intersection(question_words) or any(p in joined for p in OTHER_BODY_PHRASES)
     if other_parts and not HIP_AREA.intersection(question_words):
         return ScopeDecision(True, "other_body_part")
+    if rare_term_match and not unknown_words:
+        return ScopeDecision(False, "")
     if best_cosine < MIN_COSINE:
         return ScopeDecision(True, "low_similarity")
-    if unknown_words and best_cosine < MIN_COSINE_WITH_UNKNOWN:
+    if best_cosine < MIN_COSINE + UNKNOWN_WORD_PENALTY * len(set(unknown_words)):
         return ScopeDecision(True, "unknown_words")
     return ScopeDecision(False, "")

@@ -89,6 +89,8 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     emergency = any(s.level == "emergency" for s in matched)
     warning = any(s.level == "warning" for s in matched) and (personal or not informational)
     describes_self = personal and not informational and not _PROSPECTIVE.search(text)
-    personal_sign = any(s.level == "personal" for s in matched) and describes_self
+    # Several signs together ("hot, red and swollen") describe a wound, not a topic.
+    several = sum(s.level == "personal" for s in matched) >= 2
+    personal_sign = any(s.level == "personal" for s in matched) and (describes_self or (several and not informational))
     urgent = emergency or warning or personal_sign
     return Triage(urgent=urgent, emergency=emergency, signs=tuple(s.term for s in matched) if urgent else ())

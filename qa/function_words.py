@@ -1,0 +1,30 @@
+"""English words that carry no topic: pronouns, auxiliaries, question words,
+fillers and the everyday verbs of a question ("can I get...", "what happens").
+
+Used to tell whether a question leans on a *topic* the document never
+mentions ("insurance", "parking") rather than on ordinary phrasing. A plain
+data module; it decides nothing itself.
+"""
+
+FUNCTION_WORDS = frozenset(
+    """
+    a about above after again against all almost also although always am among an and another any anybody anyone
+    anything anyway anywhere are aren't around as at away back be became because become been before being below
+    best better between both but by can can't cannot could couldn't did didn't do does doesn't doing don't done
+    down during each either else enough etc even ever every everybody everyone everything everywhere few for from
+    further get gets getting go goes going gone gonna got gotta had hadn't has hasn't have haven't having he her
+    here hers herself him himself his how however i i'd i'll i'm i've id if im in instead into is isn't it it's
+    its itself ive just kind least less let lets like likely lot lots made make makes making many may maybe me
+    might mine more most much must my myself need needed needs never next no nobody none nor not nothing now
+    of off often ok okay on once one only onto or other others otherwise our ours ourselves out over own per
+    perhaps please pretty probably put puts quite rather re really right said same say says see seem seems
+    shall she should shouldn't since so some somebody someone something sometimes somewhat soon still such sure
+    take takes taking tell than that that's the their theirs them themselves then there there's these they
+    they're thing things think this those though through thus till to too toward towards try trying under
+    until up upon us use used very via want wants was wasn't way we we're well went were weren't what what's
+    whatever when whenever where whether which while who who's whoever whole whom whose why will with within
+    without won't would wouldn't yeah yes yet you you'd you'll you're you've your yours yourself yourselves
+    happen happens happened happening come comes coming came know knew let's mean means look looks looking
+    feel feels thing stuff bit little big lot day days time times week weeks hour hours minute minutes
+    """.split()
+)
