@@ -35,6 +35,7 @@ class RetrievalSettings:
     glossary: bool = True
     spelling: bool = True
     focus: bool = True  # also match the question without the document's topic words
+    focus_weight: float = 1.0  # weight of the focused question's direction
     dense_weight: float = 1.0  # weight of the dense ranking in RRF (lexical: 1.0)
 
 
@@ -186,7 +187,7 @@ class Retriever:
             # Mean of the two directions: cosine with it is (about) the mean of
             # the cosines with the full and the focused question.
             pair = self.embedder.encode([query.dense_text, query.focused])
-            vector = pair.sum(axis=0)
+            vector = pair[0] + self.settings.focus_weight * pair[1]
             vector /= np.linalg.norm(vector)
         else:
             vector = self.embedder.encode([query.dense_text])[0]

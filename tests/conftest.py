@@ -1,0 +1,54 @@
+"""Shared fixtures: one real index and one real Assistant per test session.
+
+The index is built with the real model into a temporary folder, so no test
+writes into the repository. Tests that damage an index copy it first.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS_DIR = REPO / "corpus"
+CORPUS_FILE = CORPUS_DIR / "hip_injections.md"
+SEED_FILE = REPO.parent / "shared" / "seed" / "000_d9de166806160c3a.txt"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "soak: long load test (deselect with -m 'not soak')")
+    config.addinivalue_line("markers", "browser: drives headless Chromium")
+
+
+@pytest.fixture(scope="session")
+def built_index_dir(tmp_path_factory) -> Path:
+    """A real index of the real corpus, built once per session."""
+    from qa.corpus import read_corpus
+    from qa.embedder import Embedder
+    from qa.index_store import build_index
+
+    folder = tmp_path_factory.mktemp("index")
+    build_index(read_corpus(CORPUS_DIR), Embedder(), folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def assistant(built_index_dir):
+    """The real Assistant (real model, FAISS, BM25) over the session index."""
+    from qa import Assistant
+
+    return Assistant.load(corpus_dir=CORPUS_DIR, index_dir=built_index_dir, rebuild="never")
+
+
+@pytest.fixture
+def index_copy(built_index_dir, tmp_path) -> Path:
+    """A private copy of the session index that a test may damage."""
+    target = tmp_path / "index"
+    shutil.copytree(built_index_dir, target, symlinks=True)
+    return target

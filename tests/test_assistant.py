@@ -1,0 +1,116 @@
+"""The real assistant (real model, FAISS and BM25): answers, abstentions, urgency."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qa import MAX_QUESTION_CHARS
+from qa.answer import EMERGENCY_NOTICE, NOT_COVERED, URGENT_NOTICE
+
+from conftest import CORPUS_FILE
+
+KEYS = {"question", "message", "passages", "best_sentence", "confidence", "abstained", "urgent", "emergency",
+        "related_questions", "input_error", "reason"}
+PASSAGE_KEYS = {"id", "heading_path", "source", "start", "end", "text", "plain_text", "score"}
+
+
+def test_done_criterion_drive_home(assistant):
+    answer = assistant.ask("can I drive home after my hip injection?")
+    assert not answer.abstained and not answer.urgent
+    assert "have someone drive you home" in answer.passages[0].text
+
+
+def test_answer_is_verbatim_with_sources(assistant):
+    corpus = CORPUS_FILE.read_text(encoding="utf-8")
+    answer = assistant.ask("will the shot hurt?", k=3)
+    data = answer.to_dict()
+    assert set(data) >= KEYS
+    assert len(data["passages"]) == 3
+    json.dumps(data)  # JSON-ready
+    for p in data["passages"]:
+        assert set(p) >= PASSAGE_KEYS
+        assert corpus[p["start"] : p["end"]] == p["text"]
+        assert p["source"] == "hip_injections.md"
+    assert answer.best_sentence and answer.best_sentence in answer.passages[0].plain_text
+    assert answer.message and 0.0 <= answer.confidence <= 1.0
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("what is a cortisone shot", "Corticosteroid Injections"),
+    ("how long do gel shots last", "Hyaluronic Acid"),
+    ("who does hip injections?", "licensed healthcare professionals"),
+    ("what is prolotherapy", "prolotherapy"),
+])
+def test_lay_questions_find_the_right_passage(assistant, question, expected):
+    answer = assistant.ask(question, k=3)
+    assert not answer.abstained
+    assert any(expected in p.text for p in answer.passages)
+
+
+@pytest.mark.parametrize("question", [
+    "What are your opening hours?", "How much does it cost?", "Do you take my insurance?",
+    "can you inject my knee", "hello", "asdfghjkl qwerty", "what's the capital of France",
+])
+def test_out_of_scope_abstains_plainly(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.abstained and not answer.urgent
+    assert answer.message == NOT_COVERED and "contact the clinic" in answer.message
+    assert answer.best_sentence == ""
+
+
+@pytest.mark.parametrize("question,emergency", [
+    ("I have a fever and the injection site is leaking pus", False),
+    ("my hip pain is getting worse every day since the shot", False),
+    ("I can't feel my leg since the injection", False),
+    ("I'm having trouble breathing after my injection", True),
+    ("my face is swelling up after the shot", True),
+])
+def test_warning_signs_lead_with_seek_medical_attention(assistant, question, emergency):
+    answer = assistant.ask(question)
+    assert answer.urgent and not answer.abstained
+    assert answer.emergency is emergency
+    assert "When to Seek Medical Attention" in answer.passages[0].text
+    assert answer.message.startswith(EMERGENCY_NOTICE if emergency else URGENT_NOTICE)
+
+
+@pytest.mark.parametrize("question", ["what are the signs of infection?", "will I be numb afterwards?",
+                                      "is bleeding a risk?"])
+def test_informational_questions_are_not_urgent(assistant, question):
+    answer = assistant.ask(question)
+    assert not answer.urgent and not answer.abstained
+
+
+@pytest.mark.parametrize("raw,problem", [("", "type a question"), ("   \n\t", "type a question"),
+                                         ("x" * (MAX_QUESTION_CHARS + 1), "too long"), (None, "as text"),
+                                         (42, "as text")])
+def test_bad_input_gets_a_clear_message(assistant, raw, problem):
+    answer = assistant.ask(raw)
+    assert answer.abstained and answer.input_error and problem in answer.input_error
+    assert answer.passages == ()
+
+
+@pytest.mark.parametrize("raw", ["<img src=x onerror=alert(1)>", "![x](http://example.com/t.png)", "😀😀😀",
+                                 "¿Duele la inyección en la cadera?", "'; DROP TABLE passages; --", "\x00\x01\x02"])
+def test_odd_input_never_raises_and_quotes_only_the_corpus(assistant, raw):
+    corpus = CORPUS_FILE.read_text(encoding="utf-8")
+    answer = assistant.ask(raw)
+    for p in answer.passages:
+        assert corpus[p.start : p.end] == p.text
+    assert "<img" not in answer.message and "example.com" not in answer.message
+
+
+def test_k_is_clamped_and_cache_returns_the_same_answer(assistant):
+    assert len(assistant.ask("what are the risks?", k=50).passages) == 10
+    assert len(assistant.ask("what are the risks?", k=0).passages) == 1
+    first = assistant.ask("Will the shot hurt?")
+    again = assistant.ask("  will   the SHOT hurt?")
+    assert again.passages == first.passages and again.best_sentence == first.best_sentence
+
+
+def test_related_questions_are_document_questions(assistant):
+    corpus = CORPUS_FILE.read_text(encoding="utf-8")
+    answer = assistant.ask("will the shot hurt?")
+    assert 2 <= len(answer.related_questions) <= 3
+    assert all(f"# {q}" in corpus for q in answer.related_questions)

@@ -1,0 +1,59 @@
+"""`python -m qa` through a subprocess, with the real model and index."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+
+def run_qa(*args, index_dir, timeout=300):
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "QA_INDEX_DIR": str(index_dir)}
+    return subprocess.run([sys.executable, "-m", "qa", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_help_explains_itself(tmp_path):
+    result = run_qa("--help", index_dir=tmp_path)
+    assert result.returncode == 0
+    for word in ("build", "passages", "ask", "check", "QA_INDEX_DIR"):
+        assert word in result.stdout
+
+
+def test_ask_json_done_criterion(index_copy):
+    result = run_qa("ask", "--json", "can I drive home after my hip injection?", index_dir=index_copy)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert "have someone drive you home" in data["passages"][0]["text"]
+
+
+def test_ask_text_prints_quotes_with_headings_and_k(index_copy):
+    result = run_qa("ask", "-k", "2", "will the shot hurt?", index_dir=index_copy)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n[") == 2 and "hip_injections.md" in result.stdout
+
+
+def test_passages_table(tmp_path):
+    result = run_qa("passages", index_dir=tmp_path)
+    assert result.returncode == 0
+    assert "Potential Benefits and Risks › Risks" in result.stdout and "passages" in result.stdout.splitlines()[-1]
+
+
+def test_build_then_check(tmp_path):
+    built = run_qa("build", index_dir=tmp_path / "idx")
+    assert built.returncode == 0, built.stderr
+    checked = run_qa("check", index_dir=tmp_path / "idx")
+    assert checked.returncode == 0 and checked.stdout.startswith("ok:")
+
+
+@pytest.mark.parametrize("args,fragment", [(("check",), "python -m qa build"), (("ask", ""), "type a question")])
+def test_errors_are_one_line_without_traceback(tmp_path, args, fragment):
+    result = run_qa(*args, index_dir=tmp_path / "empty")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    assert fragment in result.stderr + result.stdout

@@ -1,0 +1,66 @@
+"""Index artifacts: round trip, manifest, staleness, corruption, atomic layout."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+import pytest
+
+from qa import Assistant
+from qa.corpus import read_corpus
+from qa.embedder import Embedder
+from qa.errors import IndexCorrupt, IndexNotFound, IndexStale
+from qa.index_store import CURRENT, current_folder, expected_manifest, load_index
+from qa.passages import ChunkingSettings
+
+from conftest import CORPUS_DIR
+
+
+def test_manifest_records_what_made_the_index(built_index_dir):
+    manifest = json.loads((current_folder(built_index_dir) / "manifest.json").read_text())
+    assert manifest["format_version"] == 1
+    assert manifest["model"]["dimension"] == 384 and manifest["model"]["fingerprint"]
+    assert manifest["chunking"]["max_words"] == 120
+    assert manifest["corpus"][0]["name"] == "hip_injections.md" and len(manifest["corpus"][0]["sha256"]) == 64
+    assert manifest["passage_count"] > 20 and manifest["built_at"]
+    assert {"faiss-cpu", "bm25s", "sentence-transformers"} <= set(manifest["libraries"])
+    assert set(manifest["files"]) >= {"dense.faiss", "passages.jsonl", "views.jsonl"}
+    assert (built_index_dir / CURRENT).is_symlink()
+
+
+def test_save_then_load_gives_the_same_hits(assistant, index_copy):
+    again = Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_copy, rebuild="never")
+    for question in ("will the shot hurt?", "what are the risks of a hip injection", "gel shot"):
+        a, b = assistant.ask(question, k=5), again.ask(question, k=5)
+        assert [p.id for p in a.passages] == [p.id for p in b.passages]
+        assert [p.score for p in a.passages] == pytest.approx([p.score for p in b.passages])
+
+
+def test_stale_index_is_detected_and_rebuilt(index_copy, tmp_path, caplog):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS_DIR, corpus)
+    doc = corpus / "hip_injections.md"
+    doc.write_text(doc.read_text() + "\n## Parking\n\nFree parking is available behind the clinic building.\n")
+    expected = expected_manifest(read_corpus(corpus), Embedder(), ChunkingSettings())
+    with pytest.raises(IndexStale, match="python -m qa build"):
+        load_index(index_copy, expected=expected)
+    with caplog.at_level(logging.WARNING, logger="qa"):
+        rebuilt = Assistant.load(corpus_dir=corpus, index_dir=index_copy)
+    assert sum("Rebuilding" in r.getMessage() for r in caplog.records) == 1
+    assert any("Free parking" in p.text for p in rebuilt.passages)
+
+
+def test_corrupt_faiss_file_is_refused_then_rebuilt(index_copy):
+    faiss_file = current_folder(index_copy) / "dense.faiss"
+    faiss_file.write_bytes(b"\x00garbage" * 100)
+    with pytest.raises(IndexCorrupt, match="python -m qa build"):
+        Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_copy, rebuild="never")
+    healed = Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_copy)
+    assert "drive you home" in healed.ask("can I drive home after the injection?").passages[0].text
+
+
+def test_missing_index_names_the_fix(tmp_path):
+    with pytest.raises(IndexNotFound, match="python -m qa build"):
+        Assistant.load(corpus_dir=CORPUS_DIR, index_dir=tmp_path / "nowhere", rebuild="never")

@@ -1,0 +1,97 @@
+"""Pure functions with hand-worked examples: text, fusion, glossary, triage, scope."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa.fusion import RRF_K, ranks, rrf
+from qa.glossary import Glossary, expansions
+from qa.scope import decide
+from qa.spelling import build_corrector
+from qa.text import clean_question, fold, sentence_spans, strip_markdown
+from qa.triage import WarningSign, triage
+
+
+def test_strip_markdown_removes_markers_only():
+    assert strip_markdown("- **Infection:** Though rare, a [serious](x) complication.") == (
+        "Infection: Though rare, a serious complication."
+    )
+    assert strip_markdown("### Is it safe?\n\nYes.") == "Is it safe?\nYes."
+
+
+def test_sentences_keep_abbreviations_and_quotes_together():
+    text = 'Stop (e.g., blood thinners) first. A "steroid flare" can occur. Done'
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Stop (e.g., blood thinners) first.", 'A "steroid flare" can occur.', "Done"]
+
+
+@pytest.mark.parametrize("raw,clean", [("  hi\x00 there\n", "hi there"), ("\ud800ok", "ok"), ("a\u200bb", "ab"),
+                                       ("😀", "😀"), ("", ""), ("مرحبا", "مرحبا")])
+def test_clean_question(raw, clean):
+    assert clean_question(raw) == clean
+
+
+def test_rrf_worked_example():
+    # dense ranks: a=1, b=2, c=3 ; bm25: b=1, c=2, a scores 0 (no contribution)
+    # a = 1/61 ; b = 1/62 + 1/61 ; c = 1/63 + 1/62
+    fused = rrf([np.array([0.9, 0.5, 0.1]), np.array([0.0, 2.0, 1.0])])
+    expected = [1 / (RRF_K + 1), 1 / (RRF_K + 2) + 1 / (RRF_K + 1), 1 / (RRF_K + 3) + 1 / (RRF_K + 2)]
+    assert np.allclose(fused, expected)
+    assert list(np.argsort(-fused)) == [1, 2, 0]
+
+
+def test_ranks_give_ties_the_same_rank():
+    assert list(ranks(np.array([0.1, 0.5, 0.5, 0.2]))) == [4, 1, 1, 3]
+
+
+def test_glossary_matches_whole_words_only():
+    g = Glossary((("shot", "injection"), ("gel shot", "hyaluronic acid")))
+    assert expansions("Will the gel shot hurt?", g) == ["injection", "hyaluronic acid"]
+    assert expansions("a shotgun", g) == []
+
+
+def test_spelling_corrects_unknown_words_only():
+    c = build_corrector({"injection", "anesthetic"}, {"cortisone"}, {"will", "the", "hurt", "shot"})
+    assert c.correct("will the injecton hurt") == "will the injection hurt"
+    assert c.correct("cortisoen shot") == "cortisone shot"
+    assert c.correct("zzzzzz") == "zzzzzz"
+
+
+SIGNS = (WarningSign("fever", "warning", ""), WarningSign("swollen", "personal", ""), WarningSign("red", "personal", ""),
+         WarningSign("hot", "personal", ""), WarningSign("trouble breathing", "emergency", ""))
+
+
+@pytest.mark.parametrize("message,urgent,emergency", [
+    ("I have a fever since my injection", True, False),
+    ("I don't have a fever", False, False),
+    ("what are the signs of infection like fever?", False, False),
+    ("my hip is swollen", True, False),
+    ("is it normal for it to be swollen?", False, False),
+    ("the spot is hot, red and swollen", True, False),
+    ("I have trouble breathing", True, True),
+    ("will the shot hurt?", False, False),
+])
+def test_triage(message, urgent, emergency):
+    result = triage(message, SIGNS)
+    assert (result.urgent, result.emergency) == (urgent, emergency)
+
+
+@pytest.mark.parametrize("kwargs,abstain,reason", [
+    (dict(best_cosine=0.7, unknown_words=(), question_words=["hip"], has_content=True), False, ""),
+    (dict(best_cosine=0.2, unknown_words=(), question_words=["hello"], has_content=True), True, "low_similarity"),
+    (dict(best_cosine=0.5, unknown_words=("insurance", "cover"), question_words=["insurance"], has_content=True),
+     True, "unknown_words"),
+    (dict(best_cosine=0.7, unknown_words=(), question_words=["knee", "shot"], has_content=True), True, "other_body_part"),
+    (dict(best_cosine=0.7, unknown_words=(), question_words=["knee", "and", "hip"], has_content=True), False, ""),
+    (dict(best_cosine=0.2, unknown_words=(), question_words=["prolotherapy"], has_content=True,
+          rare_term_match=True), False, ""),
+    (dict(best_cosine=0.9, unknown_words=(), question_words=[], has_content=False), True, "no_content"),
+])
+def test_scope_decision(kwargs, abstain, reason):
+    decision = decide(**kwargs)
+    assert (decision.abstain, decision.reason) == (abstain, reason)
+
+
+def test_fold_is_case_and_space_insensitive():
+    assert fold("  Hip\tINJECTION \n") == "hip injection"
