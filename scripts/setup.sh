@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install everything into .venv (idempotent). With --dev, also the test tools
+# and Debian's chromium for the browser tests.
+# Why a script: the README's two commands must work on a fresh machine with
+# only the package registries, and torch must come from the pinned CPU wheel.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+if [ "${1:-}" = "--dev" ]; then
+  .venv/bin/python -m pip install --quiet -r requirements-dev.txt
+  if ! command -v chromium >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+      echo "warning: Debian chromium is not installed; browser tests will be skipped" >&2
+    fi
+  fi
+else
+  .venv/bin/python -m pip install --quiet -r requirements.txt
+fi
+.venv/bin/python -m pip check
