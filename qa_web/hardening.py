@@ -29,7 +29,7 @@ BLOCKED_PATH = re.compile(
 _CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; media-src 'self' blob:; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors {ancestors}"
+    "object-src 'none'; base-uri 'self'; form-action 'self'"
 )
 
 
@@ -55,9 +55,11 @@ class HardeningMiddleware:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.embed_prefix = embed_prefix
-        self.page_csp = _CSP.format(ancestors="'self'").encode()
-        embed_ancestors = " ".join(("'self'", *embed_origins)) if embed_origins else "*"
-        self.embed_csp = _CSP.format(ancestors=embed_ancestors).encode()
+        self.page_csp = (_CSP + "; frame-ancestors 'self'").encode()
+        # With no allow-list the embed may be framed by any page, including a
+        # host page opened from disk (file://), which "frame-ancestors *" would block.
+        embed_ancestors = "; frame-ancestors " + " ".join(("'self'", *embed_origins)) if embed_origins else ""
+        self.embed_csp = (_CSP + embed_ancestors).encode()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":

@@ -76,6 +76,10 @@ EMBED_CSS = """
 #qa-embed .qa-buttons button { font-size: 0.8em; padding: 2px 6px; }
 #qa-embed .qa-buttons { gap: 4px !important; }
 footer { display: none !important; }
+/* The question's label stays for screen readers but takes no space. */
+#qa-embed #qa-question [data-testid="block-info"] {
+  position: absolute !important; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap;
+}
 """
 
 
@@ -147,7 +151,7 @@ def build_blocks(service: ChatService, *, compact: bool = False) -> gr.Blocks:
             with gr.Row(equal_height=True):
                 question = gr.Textbox(
                     label="Your question",
-                    show_label=not compact,
+                    html_attributes=gr.InputHTMLAttributes(enterkeyhint="send", autocomplete="off"),
                     placeholder="Type your question about hip injections",
                     max_length=service.max_chars,
                     lines=1,
@@ -172,7 +176,7 @@ def build_blocks(service: ChatService, *, compact: bool = False) -> gr.Blocks:
                     document = service.document(source)
                     if document:
                         with gr.Accordion("Read the clinic's whole document about hip injections", open=False):
-                            gr.Markdown(document, sanitize_html=True, header_links=True, latex_delimiters=[])
+                            gr.Markdown(document, sanitize_html=True, header_links=True, latex_delimiters=[], elem_id="qa-document")
 
         def respond(text, turns):
             turns, related_questions = service.turn(text, turns)

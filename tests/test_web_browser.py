@@ -1,0 +1,226 @@
+"""The chat and the embed in a real headless Chromium against the real server.
+
+Playwright drives Debian's /usr/bin/chromium (no browser download); the tests
+skip only when that binary is missing. Screenshots go to the artifacts folder
+($TEST_ARTIFACTS_DIR or a tmp dir); set UPDATE_DOCS_SCREENSHOTS=1 to refresh
+docs/screenshot-chat.png as well. No test asserts on timing.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pytest
+
+from web_fixtures import (  # noqa: F401  (fixtures)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    REPO,
+    artifacts_dir,
+    copy_if_requested,
+    needs_chromium,
+    web_server,
+)
+
+pytestmark = [needs_chromium, pytest.mark.timeout(300)]
+
+ANSWER_TIMEOUT_MS = 60_000
+INJECTIONS = (
+    "<img src=x onerror=\"window.__xss=1\"> hip injection risks",
+    "![x](http://example.com/t.png) hip injection",
+    "<script>window.__xss=1</script>[click](javascript:alert(1)) <iframe src=http://example.com/></iframe>",
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        yield browser
+        browser.close()
+
+
+class Watched:
+    """A page plus every URL it requested, dialogs it opened and console errors."""
+
+    def __init__(self, page):
+        self.page = page
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def foreign_requests(self, base_url: str) -> list[str]:
+        host = urlparse(base_url).netloc
+        return [u for u in self.requests if urlparse(u).scheme in ("http", "https", "ws", "wss") and urlparse(u).netloc != host]
+
+
+@pytest.fixture
+def chat(browser, web_server):
+    context = browser.new_context(viewport={"width": 1100, "height": 1000})
+    watched = Watched(context.new_page())
+    watched.page.goto(web_server.base_url + "/")
+    watched.page.get_by_label("Your question").wait_for()
+    yield watched
+    context.close()
+
+
+def bot_messages(page):
+    return page.locator('#qa-chat [data-testid="bot"]')
+
+
+def user_messages(page):
+    return page.locator('#qa-chat [data-testid="user"]')
+
+
+def ask(page, question: str, *, press_enter: bool = False):
+    """Ask through the textbox and wait for the new assistant message."""
+    before = bot_messages(page).count()
+    box = page.get_by_label("Your question")
+    box.fill(question)
+    if press_enter:
+        box.press("Enter")
+    else:
+        page.get_by_role("button", name="Ask", exact=True).click()
+    return wait_for_answer(page, before)
+
+
+def wait_for_answer(page, before: int):
+    answer = bot_messages(page).nth(before)
+    answer.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    return answer
+
+
+def test_typed_question_shows_quoted_passage_with_source(chat, web_server, artifacts_dir):
+    page = chat.page
+    answer = ask(page, "What are the risks of a hip injection?", press_enter=True)
+    source = answer.locator(".qa-source").first
+    source.wait_for()
+    assert source.inner_text().startswith("Source: ")
+    assert answer.locator("blockquote.qa-quote").first.is_visible()
+    assert answer.locator("mark.qa-best").count() >= 1
+    # The passage can be seen inside its section of the clinic's document.
+    answer.locator("details.qa-context summary").first.click()
+    assert answer.locator(".qa-context-body mark.qa-in-context").first.is_visible()
+    # The not-medical-advice note is always on screen.
+    assert page.locator(".qa-disclaimer").is_visible()
+    assert "not medical advice" in page.locator(".qa-disclaimer").inner_text()
+    # The whole document is one click away.
+    page.get_by_text("Read the clinic's whole document about hip injections").click()
+    page.locator("#qa-document h2", has_text="Potential Benefits and Risks").wait_for()
+    shot = artifacts_dir / "chat-answer.png"
+    page.get_by_text("Read the clinic's whole document about hip injections").click()
+    answer.locator("details.qa-context summary").first.click()
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(shot))
+    copy_if_requested(shot, REPO / "docs" / "screenshot-chat.png")
+    assert not chat.foreign_requests(web_server.base_url)
+
+
+def test_example_then_related_question_can_be_clicked(chat):
+    page = chat.page
+    example = "What are the risks of a hip injection?"
+    page.locator("#qa-examples").get_by_role("button", name=example).click()
+    wait_for_answer(page, 0).locator(".qa-source").first.wait_for()
+    assert user_messages(page).nth(0).inner_text().strip() == example
+    related = page.locator("#qa-related button:visible")
+    assert 2 <= related.count() <= 3
+    label = related.first.inner_text().strip()
+    related.first.click()
+    wait_for_answer(page, 1)
+    assert user_messages(page).nth(1).inner_text().strip() == label
+
+
+@pytest.mark.parametrize("attack", INJECTIONS, ids=("img-onerror", "markdown-image", "script-link-iframe"))
+def test_injection_strings_render_as_text(chat, web_server, attack):
+    page = chat.page
+    ask(page, attack)
+    shown = user_messages(page).nth(0)
+    assert shown.inner_text().strip() == attack
+    assert shown.locator("img, script, iframe, a").count() == 0
+    assert page.evaluate("window.__xss") is None
+    assert not chat.dialogs
+    page.wait_for_timeout(500)  # give any (wrongly) created image a chance to load
+    assert not chat.foreign_requests(web_server.base_url), chat.foreign_requests(web_server.base_url)
+    assert not [u for u in chat.requests if u.rstrip("/").endswith("/x") or "example.com" in u]
+
+
+def test_urgent_answer_leads_with_the_warning(chat):
+    answer = ask(chat.page, "I have a fever and the injection site is red and swollen")
+    first = answer.locator(".qa-turn > *").first
+    assert "qa-urgent" in first.get_attribute("class")
+    assert first.get_attribute("role") == "alert"
+    assert "seek medical attention" in first.inner_text().lower()
+
+
+def test_emergency_answer_says_call_emergency_services(chat):
+    answer = ask(chat.page, "I have chest pain and cannot breathe after my injection")
+    notice = answer.locator(".qa-emergency")
+    assert "call emergency services" in notice.inner_text().lower()
+
+
+def test_abstention_is_plain_and_points_to_the_clinic(chat):
+    answer = ask(chat.page, "What is the capital of France?")
+    notice = answer.locator(".qa-abstain")
+    assert "contact the clinic" in notice.inner_text().lower()
+    # Nearest passages are folded away, not presented as an answer.
+    assert not answer.locator(".qa-source").first.is_visible()
+
+
+def test_over_long_question_gets_a_clear_message(chat):
+    page = chat.page
+    page.get_by_label("Your question").evaluate("el => el.removeAttribute('maxlength')")  # as a crafted client would
+    answer = ask(page, "why " * 400)
+    assert "too long" in answer.inner_text().lower()
+
+
+def test_labels_for_keyboard_and_screen_reader_users(chat):
+    page = chat.page
+    assert page.get_by_label("Your question").is_editable()
+    assert page.get_by_role("button", name="Ask", exact=True).is_enabled()
+    assert page.get_by_role("log").count() >= 1  # the conversation is announced as it grows
+    assert page.locator('[role="note"].qa-disclaimer').count() == 1
+
+
+def test_chat_fits_a_375px_phone(browser, web_server, artifacts_dir):
+    context = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(web_server.base_url + "/")
+    ask(page, "How long does the pain relief last?")
+    page.wait_for_timeout(300)  # let the layout settle before measuring (not a timing assert)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"horizontal scroll at 375 px: page is {width} px wide"
+    for locator in (page.get_by_label("Your question"), page.get_by_role("button", name="Ask", exact=True)):
+        box = locator.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    page.screenshot(path=str(artifacts_dir / "chat-375px.png"), full_page=True)
+    context.close()
+
+
+def test_embed_fits_a_400x600_iframe(browser, web_server, artifacts_dir):
+    host_page = (REPO / "examples" / "embed.html").read_text(encoding="utf-8")
+    assert 'src="http://127.0.0.1:7860/embed/"' in host_page
+    context = browser.new_context(viewport={"width": 480, "height": 840})
+    watched = Watched(context.new_page())
+    page = watched.page
+    page.set_content(host_page.replace("http://127.0.0.1:7860", web_server.base_url))
+    frame_element = page.locator("iframe.faq-embed")
+    box = frame_element.bounding_box()
+    assert round(box["width"]) in (400, 402) and round(box["height"]) in (600, 602)  # plus the 1 px border
+    frame = page.frame_locator("iframe.faq-embed")
+    frame.get_by_label("Your question").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert frame.locator("h1").count() == 0  # no page header in the embed
+    frame.get_by_role("button", name="What are the risks of a hip injection?").click()
+    frame.locator('#qa-chat [data-testid="bot"] .qa-source').first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    inner = page.frames[1]
+    width, height = inner.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+    assert width <= 400 and height <= 600, (width, height)
+    ask_box = inner.get_by_role("button", name="Ask", exact=True).bounding_box()  # page coordinates
+    assert ask_box["y"] + ask_box["height"] <= box["y"] + box["height"], "the Ask button is cut off"
+    assert inner.locator(".qa-disclaimer").is_visible()
+    page.screenshot(path=str(artifacts_dir / "embed-400x600.png"))
+    page.wait_for_timeout(500)  # give any (wrongly) created image a chance to load
+    assert not watched.foreign_requests(web_server.base_url)
+    context.close()
