@@ -39,6 +39,9 @@ class View:
 def passage_views(passages: list[Passage], *, sentences: bool = True) -> list[View]:
     """The texts to embed for every passage, in a fixed order."""
     views: list[View] = []
+    per_heading: dict[tuple, int] = {}
+    for passage in passages:
+        per_heading[(passage.source, passage.heading_path)] = per_heading.get((passage.source, passage.heading_path), 0) + 1
     for i, passage in enumerate(passages):
         plain = passage.plain_text
         # Only the nearest heading: the full path repeats the document's topic
@@ -46,6 +49,11 @@ def passage_views(passages: list[Passage], *, sentences: bool = True) -> list[Vi
         context = passage.heading_path[-1] if passage.heading_path else passage.title
         text = plain if plain.startswith(context) else f"{context}: {plain}"
         views.append(View(i, "passage", 0, len(plain), text))
+        heading = passage.heading_path[-1] if passage.heading_path else ""
+        if heading and per_heading[(passage.source, passage.heading_path)] == 1 and not plain.startswith(heading):
+            # A section answered by one passage: its heading ("Benefits") is a
+            # question-like handle for it.
+            views.append(View(i, "heading", 0, 0, " ".join(passage.heading_path)))
         if not sentences:
             continue
         spans = sentence_spans(plain)
