@@ -1,0 +1,179 @@
+"""Shared helpers for the reliability tests (bad input, broken indexes, crashes, concurrency, soak).
+
+Building the real index (model + FAISS + BM25) takes seconds, so the tests
+share conftest.py's session index (`built_index_dir`); a test that damages
+an index works on a copy (`copy_index`). Rebuilds after
+the first reuse the real model's vectors (`ReplayTable`) so a test pays for
+the build code path, not for re-encoding the same 131 texts. This module
+holds no assertions about *what* the assistant answers, only that an answer
+is well formed and quotes the corpus verbatim. Nothing here writes into the
+repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS_DIR = REPO / "corpus"
+
+ANSWER_TYPES = {
+    "question": str, "message": str, "passages": list, "best_sentence": str, "confidence": float,
+    "abstained": bool, "urgent": bool, "emergency": bool, "related_questions": list,
+    "input_error": (str, type(None)), "reason": str,
+}
+PASSAGE_TYPES = {
+    "id": str, "heading_path": str, "source": str, "start": int, "end": int,
+    "text": str, "plain_text": str, "score": float,
+}
+
+#: Questions whose answers are compared before and after a crash, a rebuild or under load.
+REFERENCE_QUESTIONS = (
+    "will the shot hurt?",
+    "how long does a hip injection last?",
+    "can I drive home after the injection?",
+    "what are the risks of a steroid injection?",
+    "I have a fever and the hip is red and swollen after the injection",
+    "what is the capital of France?",
+)
+
+
+# --------------------------------------------------------------------- environment
+def child_env(**extra: str) -> dict[str, str]:
+    """Environment for a `python -m qa` / `python app.py` subprocess: offline, repo importable."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 180, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`python -m qa ARGS` in a subprocess, bytes-safe, never in the repo's cwd."""
+    return subprocess.run(
+        [sys.executable, "-m", "qa", *args], cwd=cwd, env=env or child_env(),
+        capture_output=True, timeout=timeout,
+    )
+
+
+# --------------------------------------------------------------------- shared index
+@dataclass(frozen=True)
+class SharedIndex:
+    index_dir: Path  # read-only: copy it before damaging anything
+    table: Path  # the real model's vectors for every view text (see ReplayTable)
+
+
+_SHARED: dict[Path, SharedIndex] = {}
+
+
+def shared_index(built_index_dir: Path, tmp_path_factory) -> SharedIndex:
+    """The session index of conftest.py plus a table of its real vectors."""
+    if built_index_dir not in _SHARED:
+        import faiss
+
+        from qa.index_store import current_folder
+
+        folder = current_folder(built_index_dir)
+        texts = [json.loads(line)["text"] for line in (folder / "views.jsonl").read_text().splitlines() if line]
+        dense = faiss.read_index(str(folder / "dense.faiss"))
+        table = tmp_path_factory.mktemp("reliability-vectors") / "vectors.npz"
+        np.savez(table, texts=np.array(texts, dtype=object), vectors=dense.reconstruct_n(0, dense.ntotal))
+        _SHARED[built_index_dir] = SharedIndex(built_index_dir, table)
+    return _SHARED[built_index_dir]
+
+
+def copy_index(src: Path, dst: Path) -> Path:
+    """A private copy of an index folder; `current` is a relative symlink, kept as a link."""
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
+
+
+def copy_corpus(dst: Path) -> Path:
+    shutil.copytree(CORPUS_DIR, dst)
+    return dst
+
+
+class ReplayTable:
+    """The real model's vectors by text, so rebuilding an unchanged corpus skips
+    the model; texts it has not seen are encoded by the real model (and kept)."""
+
+    def __init__(self, path: Path) -> None:
+        data = np.load(path, allow_pickle=True)
+        self.vectors = dict(zip(data["texts"].tolist(), data["vectors"]))
+
+    def encode_with(self, real_encode):
+        table = self.vectors
+
+        def encode(embedder, texts, **kwargs):
+            texts = list(texts)
+            missing = list(dict.fromkeys(t for t in texts if t not in table))
+            if missing:
+                table.update(zip(missing, real_encode(embedder, missing, **kwargs)))
+            if not texts:
+                return np.zeros((0, 384), dtype=np.float32)
+            return np.ascontiguousarray(np.stack([table[t] for t in texts]), dtype=np.float32)
+
+        return encode
+
+
+def replay_encoding(monkeypatch, shared: SharedIndex) -> None:
+    """Patch `Embedder.encode` to replay the real model's vectors (see ReplayTable)."""
+    from qa.embedder import Embedder
+
+    monkeypatch.setattr(Embedder, "encode", ReplayTable(shared.table).encode_with(Embedder.encode))
+
+
+# --------------------------------------------------------------------- answers
+def corpus_texts(corpus_dir: Path = CORPUS_DIR) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(corpus_dir.glob("*.md"))}
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_answer_dict(data: dict, corpus: dict[str, str]) -> None:
+    """`Answer.to_dict()` has exactly the documented keys and types, is JSON-ready,
+    and every passage is verbatim corpus text at [start:end]."""
+    assert set(data) == set(ANSWER_TYPES), sorted(set(data) ^ set(ANSWER_TYPES))
+    for key, kind in ANSWER_TYPES.items():
+        assert isinstance(data[key], kind), (key, type(data[key]))
+    assert data["message"].strip(), "every answer says something"
+    assert 0.0 <= data["confidence"] <= 1.0
+    assert len(data["related_questions"]) <= 3
+    assert all(isinstance(q, str) and q for q in data["related_questions"])
+    for passage in data["passages"]:
+        assert set(passage) == set(PASSAGE_TYPES), sorted(set(passage) ^ set(PASSAGE_TYPES))
+        for key, kind in PASSAGE_TYPES.items():
+            assert isinstance(passage[key], kind), (key, type(passage[key]))
+        source = corpus[passage["source"]]
+        assert 0 <= passage["start"] < passage["end"] <= len(source)
+        assert passage["text"] == source[passage["start"]:passage["end"]], "passages are verbatim corpus text"
+    if data["input_error"] is not None:
+        assert data["abstained"] and data["passages"] == [] and data["message"] == data["input_error"]
+        assert data["reason"] == "input_error"
+    # The web page and the CLI print this as UTF-8 JSON: no lone surrogates anywhere.
+    json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def check_answer(answer, corpus: dict[str, str]) -> dict:
+    from qa import Answer
+
+    assert isinstance(answer, Answer)
+    data = answer.to_dict()
+    check_answer_dict(data, corpus)
+    return data
+
+
+def reference_answers(assistant, questions=REFERENCE_QUESTIONS, *, k: int = 3) -> dict[str, dict]:
+    return {q: assistant.ask(q, k=k).to_dict() for q in questions}
