@@ -46,6 +46,7 @@ def _mount(app: FastAPI, blocks: gr.Blocks, *, path: str, settings: Settings, fo
         mcp_server=False,
         theme=ui.theme(),
         css=css,
+        js=ui.ACCESSIBLE_NAMES_JS,
     )
 
 

@@ -48,12 +48,29 @@ SCROLL_TO_TURN_JS = """() => {
   while (box && box.scrollHeight <= box.clientHeight + 1) box = box.parentElement;
   if (box) box.scrollTop += row.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
 }"""
+# Gradio names each chat message "<role>'s message: <raw content>"; our content
+# is HTML, so screen readers would read tags. Name messages by their text instead.
+ACCESSIBLE_NAMES_JS = """() => {
+  const name = (el) => {
+    const who = el.getAttribute('data-testid') === 'user' ? 'You asked' : 'Answer';
+    const text = (el.innerText || '').replace(/\\s+/g, ' ').trim().slice(0, 600);
+    const label = who + ': ' + text;
+    if (el.getAttribute('aria-label') !== label) el.setAttribute('aria-label', label);
+  };
+  const scan = () => document.querySelectorAll('#qa-chat [data-testid="user"], #qa-chat [data-testid="bot"]').forEach(name);
+  new MutationObserver(scan).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['aria-label']});
+  scan();
+}"""
 ERROR_MESSAGE = "Sorry, something went wrong while answering. Please try again, or contact the clinic."
 
 CSS = """
 .qa-disclaimer { font-size: 0.9em; padding: 0.5em 0.75em; border-left: 4px solid var(--color-accent); background: var(--background-fill-secondary); margin: 0; }
 .qa-source { font-weight: 600; font-size: 0.9em; margin: 0.75em 0 0.25em 0; }
 .qa-quote { margin: 0 0 0.25em 0; padding: 0.25em 0.75em; border-left: 3px solid var(--border-color-primary); }
+#qa-chat .qa-turn { white-space: normal; }
+#qa-chat .qa-quote :is(h1, h2, h3, h4, h5, h6) { font-size: 1em; font-weight: 600; margin: 0.25em 0; }
+#qa-chat .qa-quote :is(p, ul, ol) { margin: 0.25em 0; }
+#qa-chat .qa-quote li { margin: 0.15em 0; }
 mark.qa-best { background: #fde68a; color: #1f2937; padding: 0 1px; }
 mark.qa-in-context { background: #e0f2fe; color: #1f2937; }
 .qa-notice { padding: 0.5em 0.75em; border-radius: 6px; margin-bottom: 0.5em; }

@@ -140,6 +140,9 @@ def test_injection_strings_render_as_text(chat, web_server, attack):
     shown = user_messages(page).nth(0)
     assert shown.inner_text().strip() == attack
     assert shown.locator("img, script, iframe, a").count() == 0
+    # Screen readers get the text, not markup, as each message's name.
+    assert shown.get_attribute("aria-label") == f"You asked: {' '.join(attack.split())}"
+    assert "<div" not in (bot_messages(page).nth(0).get_attribute("aria-label") or "")
     assert page.evaluate("window.__xss") is None
     assert not chat.dialogs
     page.wait_for_timeout(500)  # give any (wrongly) created image a chance to load
@@ -224,3 +227,17 @@ def test_embed_fits_a_400x600_iframe(browser, web_server, artifacts_dir):
     page.wait_for_timeout(500)  # give any (wrongly) created image a chance to load
     assert not watched.foreign_requests(web_server.base_url)
     context.close()
+
+
+def test_questions_asked_in_the_chat_are_not_logged_or_stored(chat, web_server):
+    from web_fixtures import files_under
+
+    marker = "qqchatmarker4410"
+    ask(chat.page, f"Will {marker} injection hurt?")
+    ask(chat.page, f"{marker} " * 300)  # over-long: refused with a message, still not logged
+    assert marker not in web_server.logs()
+    for path in files_under(web_server.root):
+        assert marker.encode() not in path.read_bytes(), f"question text written to {path.relative_to(web_server.root)}"
+    # Nothing about the conversation is kept in the browser either.
+    stored = chat.page.evaluate("JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")
+    assert marker not in stored
