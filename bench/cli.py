@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="smaller runs: 40 questions, scale 1k/10k and 100k vectors, fewer requests")
     p.add_argument("--questions", type=int, default=None, help="use only the first N eval questions")
     p.add_argument("--scale-sizes", type=_sizes, default=None, help="synthetic corpus sizes in passages (default 1000,10000,100000)")
+    p.add_argument("--encode-limit", type=int, default=None,
+                   help="really encode at most N synthetic passages; larger corpora reuse noisy copies of their vectors (default: no limit)")
     p.add_argument("--vectors", type=int, default=None, help="random-vector count for the search-only test (default 1000000)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for RESULTS.md and PNGs (default: bench/)")
     p.add_argument("--work-dir", type=Path, default=None, help="scratch folder for indexes (default: a temporary folder)")
@@ -101,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(out_dir=args.out, work_dir=work, quick=args.quick,
                   max_questions=args.questions or (40 if args.quick else None),
                   scale_sizes=args.scale_sizes or ((1_000, 10_000) if args.quick else (1_000, 10_000, 100_000)),
+                  encode_limit=args.encode_limit,
                   vectors=args.vectors or (100_000 if args.quick else 1_000_000))
     started = time.perf_counter()
     machine = machine_facts()

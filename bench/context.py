@@ -23,6 +23,7 @@ class Context:
     max_questions: int | None = None
     scale_sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
     vectors: int = 1_000_000
+    encode_limit: int | None = None
     _assistant: object = field(default=None, repr=False)
     _questions: list[str] | None = field(default=None, repr=False)
 

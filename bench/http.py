@@ -1,0 +1,222 @@
+"""Sections 3 and 7: the real web app (``python app.py``) over loopback.
+
+The server runs as a subprocess on a free 127.0.0.1 port with the bench's
+index. Measured: process start to first answer; ``POST /api/ask`` at 1, 4,
+16 and 64 concurrent clients (bounded request counts, distinct (question, k)
+pairs so the answer cache never serves them); the Gradio ``ask`` event's
+two-step call; ``GET /api/health`` as the app's cheapest route (it has no
+no-op route); in-process ``ask()`` in this process just before, for the
+same questions; server RSS idle and after the 64-client run. Optionally a
+second server with one torch thread (``OMP_NUM_THREADS=1``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from bench import plots
+from bench.context import PYTHON, REPO, Context, clear_cache
+from bench.inprocess import warm_up
+from bench.stats import Check, Section, ratio, summary, timed
+
+LEVELS = (1, 4, 16, 64)
+TIMEOUT_S = 120
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, ctx: Context, **env: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        logs = ctx.work_dir / f"server-{self.port}.log"
+        self.spawn = time.perf_counter()
+        self.proc = subprocess.Popen([PYTHON, "app.py", "--port", str(self.port), "--no-access-log"], cwd=REPO,
+                                     env=ctx.child_env(**env), stdout=logs.open("w"), stderr=subprocess.STDOUT)
+        self.first_answer_ms = self._wait()
+
+    def _wait(self) -> float:
+        import httpx
+
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"app.py exited with {self.proc.returncode}")
+            try:
+                r = httpx.post(self.url + "/api/ask", json={"question": "What is a hip injection?", "k": 3}, timeout=30)
+                if r.status_code == 200:
+                    return (time.perf_counter() - self.spawn) * 1000
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("app.py did not answer within 300 s")
+
+    def rss_mb(self) -> float:
+        import psutil
+
+        p = psutil.Process(self.proc.pid)
+        return sum(c.memory_info().rss for c in [p, *p.children(recursive=True)]) / 2**20
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def _load(url: str, jobs: list[dict], clients: int) -> dict:
+    """Send ``jobs`` (JSON bodies) from ``clients`` threads; latencies of 200s and status counts."""
+    import httpx
+
+    lock, queue, ok_ms, busy_ms, status = threading.Lock(), list(reversed(jobs)), [], [], {}
+
+    def worker():
+        with httpx.Client(timeout=TIMEOUT_S) as client:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    body = queue.pop()
+                try:
+                    ms, r = timed(client.post, url + "/api/ask", json=body)
+                    code = r.status_code
+                except httpx.HTTPError as exc:
+                    ms, code = 0.0, type(exc).__name__
+                with lock:
+                    status[code] = status.get(code, 0) + 1
+                    (ok_ms if code == 200 else busy_ms if code == 503 else []).append(ms)
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    return {"ok": summary(ok_ms), "busy": summary(busy_ms), "status": status, "wall_s": wall,
+            "throughput": len(ok_ms) / wall, "errors": sum(v for k, v in status.items() if k not in (200, 503))}
+
+
+def _gradio(url: str, questions: list[str], k: int) -> list[float]:
+    """The Gradio event's two steps: POST /gradio_api/call/ask, then read its event stream."""
+    import httpx
+
+    out, done = [], 0
+    with httpx.Client(timeout=TIMEOUT_S) as client:
+        for q in questions:
+            start = time.perf_counter()
+            event = client.post(url + "/gradio_api/call/ask", json={"data": [q, k]}).json()["event_id"]
+            with client.stream("GET", f"{url}/gradio_api/call/ask/{event}") as stream:
+                for line in stream.iter_lines():
+                    if line.startswith("event:") and line.split(":", 1)[1].strip() in ("complete", "error"):
+                        done += line.split(":", 1)[1].strip() == "complete"
+                        break
+            out.append((time.perf_counter() - start) * 1000)
+    return out, done
+
+
+def _jobs(questions: list[str], n: int, offset: int) -> list[dict]:
+    """Distinct (question, k) pairs: k cycles 1..10 once every question has been used."""
+    pairs = [(q, k) for k in range(1, 11) for q in questions]
+    return [{"question": q, "k": k} for q, k in (pairs[(offset + i) % len(pairs)] for i in range(n))]
+
+
+def http(ctx: Context) -> Section:
+    import httpx
+
+    a = ctx.assistant
+    warm_up(a)
+    qs = ctx.questions
+    counts = {1: 30, 4: 40, 16: 64, 64: 128} if ctx.quick else {1: 60, 4: 80, 16: 128, 64: 256}
+    sec = Section("http", "3. Over HTTP, and 7. server memory")
+    server = Server(ctx)
+    try:
+        rss_idle = server.rss_mb()
+        n1 = counts[1]
+        single = _jobs(qs, n1, 0)
+        inproc, noop, rest1 = [], [], []
+        with httpx.Client(timeout=TIMEOUT_S) as client:
+            for i, job in enumerate(single):  # interleaved so load drift hits all three alike
+                clear_cache(a)
+                steps = [(inproc, lambda: a.ask(job["question"], job["k"])),
+                         (rest1, lambda: client.post(server.url + "/api/ask", json=job)),
+                         (noop, lambda: client.get(server.url + "/api/health"))]
+                for bucket, fn in (steps if i % 2 == 0 else steps[::-1]):
+                    bucket.append(timed(fn)[0])
+        clear_cache(a)
+        results, offset = {}, n1
+        results[1] = _load(server.url, _jobs(qs, n1, offset), 1)  # single client alone, for throughput
+        offset += n1
+        for level in LEVELS[1:]:
+            results[level] = _load(server.url, _jobs(qs, counts[level], offset), level)
+            offset += counts[level]
+        rss_after = server.rss_mb()
+        gradio, gradio_done = _gradio(server.url, [j["question"] for j in _jobs(qs, min(30, n1), offset)], 7)
+        first_ms = server.first_answer_ms
+    finally:
+        server.stop()
+    one_thread = None
+    if not ctx.quick:
+        s1 = Server(ctx, OMP_NUM_THREADS="1")
+        try:
+            one_thread = {lvl: _load(s1.url, _jobs(qs, counts[lvl], 0), lvl) for lvl in (1, 16)}
+        finally:
+            s1.stop()
+    si, sn, sg, s1 = summary(inproc), summary(noop), summary(gradio), summary(rest1)
+    base = results[1]
+    sec.add(f"`python app.py` on 127.0.0.1 (default settings: 2 answers at once, 32 waiting, then 503 busy). "
+            f"Process start to first answer over HTTP: **{first_ms / 1000:.1f} s**. Every request is a distinct "
+            "(question, k) pair, so no answer comes from the cache. The app has no no-op route; `GET /api/health` "
+            "(a small JSON from memory, through the same middleware) stands in for one.", "")
+    rows = [["in-process `ask()` (this process, same questions)", 1, n1, si["p50"], si["p95"], "", "", ""],
+            ["`GET /api/health` (≈ no-op)", 1, n1, sn["p50"], sn["p95"], "", "", ""],
+            ["`POST /api/ask` (interleaved with the two rows above)", 1, n1, s1["p50"], s1["p95"], "", "", ""],
+            [f"Gradio `ask` event (POST + event stream; {gradio_done} of {len(gradio)} completed)", 1, len(gradio), sg["p50"], sg["p95"], "", "", ""]]
+    for level, r in results.items():
+        rows.append([f"`POST /api/ask`", level, counts[level], r["ok"]["p50"], r["ok"]["p95"], r["throughput"],
+                     r["status"].get(503, 0), r["errors"]])
+    sec.table(["what", "clients", "requests", "p50 ms", "p95 ms", "answers/s", "503 busy", "errors"], rows)
+    busy = results[64]["busy"]
+    sec.add(f"Past the limit (64 clients > 2 running + 32 waiting): {results[64]['status'].get(503, 0)} requests got 503 "
+            f"`busy` with Retry-After, in p50 {busy['p50']:.1f} ms (no hang); status counts {json.dumps({str(k): v for k, v in results[64]['status'].items()})}.", "")
+    sec.add(f"Ratios: HTTP p50 at 1 client − in-process p50 (interleaved) = **{s1['p50'] - si['p50']:.1f} ms** (ratio {ratio(s1['p50'], si['p50']):.2f}); "
+            f"throughput 16 clients / 1 client = **{ratio(results[16]['throughput'], base['throughput']):.2f}**; "
+            f"p95 at 16 clients / p50 at 1 client = **{ratio(results[16]['ok']['p95'], base['ok']['p50']):.2f}**; "
+            f"Gradio event p50 / REST p50 = **{ratio(sg['p50'], s1['p50']):.2f}**.", "")
+    sec.add("### 7. Server memory", "", f"RSS idle (after the first answer): **{rss_idle:.0f} MB**; after the 64-client run: "
+            f"**{rss_after:.0f} MB** (ratio {ratio(rss_after, rss_idle):.2f}).", "")
+    if one_thread:
+        sec.add("### Threads in the server: default (2 torch threads per answer) vs `OMP_NUM_THREADS=1`", "")
+        sec.table(["server", "clients", "p50 ms", "p95 ms", "answers/s"],
+                  [["default", 1, base["ok"]["p50"], base["ok"]["p95"], base["throughput"]],
+                   ["default", 16, results[16]["ok"]["p50"], results[16]["ok"]["p95"], results[16]["throughput"]],
+                   ["1 torch thread", 1, one_thread[1]["ok"]["p50"], one_thread[1]["ok"]["p95"], one_thread[1]["throughput"]],
+                   ["1 torch thread", 16, one_thread[16]["ok"]["p50"], one_thread[16]["ok"]["p95"], one_thread[16]["throughput"]]])
+    sec.figures.append(plots.lines("http.png", ctx.out_dir, list(LEVELS),
+                                   {"p50 ms": [results[l]["ok"]["p50"] for l in LEVELS], "p95 ms": [results[l]["ok"]["p95"] for l in LEVELS]},
+                                   xlabel="concurrent clients", ylabel="ms", title="POST /api/ask latency", logx=True))
+    sec.checks += [
+        Check("POST /api/ask p50 at 1 client ≤ in-process ask() p50 + 5 ms", s1["p50"] - si["p50"], 5.0,
+              f"{s1['p50']:.1f} ms vs {si['p50']:.1f} ms, interleaved (value is the difference in ms)"),
+        Check("16 clients: zero errors", results[16]["errors"] + results[16]["status"].get(503, 0), 0, str(results[16]["status"])),
+        Check("16 clients: throughput ≥ 1.6× single client", ratio(results[16]["throughput"], base["throughput"]), 1.6,
+              f"{results[16]['throughput']:.1f} vs {base['throughput']:.1f} answers/s", higher=True),
+        Check("16 clients: p95 ≤ 4× single-client p50", ratio(results[16]["ok"]["p95"], base["ok"]["p50"]), 4.0,
+              f"{results[16]['ok']['p95']:.0f} ms vs {base['ok']['p50']:.1f} ms"),
+    ]
+    sec.numbers = {"levels": {str(k): v for k, v in results.items()}, "inprocess": si, "noop": sn, "gradio": sg,
+                   "rss_idle": rss_idle, "rss_after": rss_after, "first_answer_ms": first_ms}
+    return sec
