@@ -93,12 +93,20 @@ class HardeningMiddleware:
 
         is_embed = path == self.embed_prefix or path.startswith(self.embed_prefix + "/")
         csp = self.embed_csp if is_embed else self.page_csp
-        started = False
+        replaced = started = False
 
         async def secured_send(message):
-            nonlocal started
+            nonlocal replaced, started
+            started = True
+            if replaced:
+                return  # the app's own answer to a cut-off body is dropped
+            if message["type"] == "http.response.start" and too_large:
+                # The body was cut off at the limit: whatever the app made of
+                # that (FastAPI says 400), the client learns the real reason.
+                replaced = True
+                await self._refuse(send, 413, "too_large", f"Request body over {self.max_body_bytes} bytes.")
+                return
             if message["type"] == "http.response.start":
-                started = True
                 extra = [
                     (b"content-security-policy", csp),
                     (b"x-content-type-options", b"nosniff"),
@@ -112,7 +120,7 @@ class HardeningMiddleware:
             await send(message)
 
         await self.app(scope, limited_receive, secured_send)
-        if too_large and not started:
+        if too_large and not started:  # the app gave up without answering
             await self._refuse(send, 413, "too_large", f"Request body over {self.max_body_bytes} bytes.")
 
     @staticmethod

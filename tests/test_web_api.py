@@ -267,3 +267,27 @@ def test_patient_questions_never_reach_logs_or_disk(http, web_server):
     assert marker not in web_server.logs()
     for path in files_under(web_server.root):
         assert marker.encode() not in path.read_bytes(), f"question text written to {path.relative_to(web_server.root)}"
+
+
+def test_chunked_body_over_the_limit_is_refused(http):
+    def chunks():
+        yield b'{"question": "'
+        for _ in range(40):
+            yield b"a" * 4096
+        yield b'"}'
+
+    response = http.post("/api/ask", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert http.get("/api/health").status_code == 200
+
+
+JUNK = (b"", b"null", b"[]", b'{"data": 5}', b'{"fn_index": "x", "data": null, "session_hash": 1}', b"\xff\xfe")
+
+
+@pytest.mark.parametrize("path", ["/gradio_api/queue/join", "/gradio_api/call/ask", "/gradio_api/call/nope", "/gradio_api/cancel"])
+@pytest.mark.parametrize("body", JUNK)
+def test_gradio_routes_answer_junk_without_tracebacks_or_paths(http, path, body):
+    response = http.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code < 500 or response.status_code == 503, (path, body, response.status_code)
+    assert not LEAK.search(response.text), response.text[:500]
+    assert http.get("/api/health").status_code == 200
