@@ -120,9 +120,16 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             sections.append(Section(key, f"{key}: FAILED", [f"`{type(exc).__name__}: {exc}`"]))
         print(f"[bench] {key} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-    machine["load average at end (1/5/15 min)"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        _write(args, argv, sections, machine, started, done=len(sections) == len(keys))
+    return 1 if failed else 0
+
+
+def _write(args, argv, sections, machine, started, *, done: bool) -> None:
+    """(Re)write RESULTS.md after every section, so a long run keeps what it has."""
+    machine = {**machine, "load average at end (1/5/15 min)": " / ".join(f"{x:.2f}" for x in os.getloadavg())}
+    if not done:
+        machine["status"] = "partial: the run was still going when this was written"
     command = "HF_HUB_OFFLINE=1 .venv/bin/python -m bench " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     text = render(sections, machine=machine, command=command.rstrip(), elapsed_s=time.perf_counter() - started)
     (args.out / "RESULTS.md").write_text(text, encoding="utf-8")
     print(f"[bench] wrote {args.out / 'RESULTS.md'}", file=sys.stderr)
-    return 1 if failed else 0

@@ -1,0 +1,58 @@
+"""Runs ``python -m bench`` for real in a tiny mode and reads what it wrote.
+
+One small section (the answer cache) with three questions, into tmp_path,
+with the real model and a real index built in a temporary folder. It checks
+the report's shape and that its numbers parse; it never asserts on timings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _bench(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_help_lists_sections_and_quick(tmp_path):
+    out = _bench("--help", tmp_path=tmp_path)
+    assert out.returncode == 0
+    for word in ("--sections", "--quick", "--out", "latency", "scale", "http"):
+        assert word in out.stdout
+
+
+def test_unknown_section_is_refused_with_the_choices(tmp_path):
+    out = _bench("--sections", "nope", "--out", str(tmp_path), tmp_path=tmp_path)
+    assert out.returncode == 2
+    assert "unknown section" in out.stderr and "latency" in out.stderr
+    assert not (tmp_path / "RESULTS.md").exists()
+
+
+def test_tiny_run_writes_results_with_parsable_numbers(tmp_path):
+    out_dir = tmp_path / "out"
+    out = _bench("--sections", "cache", "--questions", "3", "--out", str(out_dir), "--work-dir", str(tmp_path / "work"),
+                 tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = (out_dir / "RESULTS.md").read_text(encoding="utf-8")
+    assert text.startswith("# Benchmark results")
+    assert f"- CPU count (os.cpu_count): {os.cpu_count()}" in text
+    assert "python -m bench --sections cache --questions 3" in text
+    for heading in ("## Machine", "## Bars from the issue", "## 2. Repeated questions (answer cache)"):
+        assert heading in text
+    assert "## 1. Query latency" not in text  # only the chosen section ran
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| first ask") or line.startswith("| same question")}
+    assert set(rows) == {"first ask", "same question again"}
+    for line in rows.values():
+        cells = [c.strip() for c in line.strip("|").split("|")[1:]]
+        assert all(float(c.replace(",", "")) >= 0 for c in cells)
+    bar = next(line for line in text.splitlines() if line.startswith("| repeated question"))
+    match = re.match(r"\| repeated question [^|]* \| ([^|]+) \| 0\.05 \| (yes|\*\*no\*\*) \|", bar)
+    assert match and float(match.group(1)) >= 0
