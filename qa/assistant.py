@@ -160,14 +160,14 @@ class Assistant:
         return result
 
     def _answer(self, question: str, k: int) -> answers.Answer:
-        query, hits = self.retriever.search(question, k=max(k, 3))
+        query, hits = self.retriever.search(question, k=k + 5)
         flags = triage(question, self.warning_signs)
         question_words = words(query.corrected)
         has_content = any(len(w) > 1 or w.isdigit() for w in question_words) and bool(query.tokens)
         best = max((h.dense for h in hits), default=-1.0)
         decision = decide(best_cosine=best, unknown_words=query.unknown_words, question_words=question_words,
                           has_content=has_content, rare_term_match=self.retriever.rare_term_match(query, hits))
-        related = self._related(hits, question)
+        related = self._related(hits, question, shown=k)
         result = answers.compose(
             question=question, hits=hits[:k], k=k, abstain=decision.abstain, reason=decision.reason,
             urgent=flags.urgent, emergency=flags.emergency, guidance=self.guidance, related=related,
@@ -175,21 +175,23 @@ class Assistant:
         return replace(result, debug={"corrected": query.corrected, "expansions": query.expansions,
                                       "unknown_words": query.unknown_words, "signs": flags.signs})
 
-    def _related(self, hits, question: str) -> tuple[str, ...]:
-        """Up to three question headings from the passages nearest the answer."""
+    def _related(self, hits, question: str, *, shown: int) -> tuple[str, ...]:
+        """Up to three document questions leading to passages not already shown.
+
+        Question headings of the next-ranked passages come first, then the
+        document's other questions in order; none repeats the question asked
+        or a passage the patient already sees.
+        """
         asked = fold(question).rstrip("?")
+        shown_headings = {h for hit in hits[:shown] for h in hit.passage.heading_path}
+        pool = [h for hit in hits[shown:] for h in reversed(hit.passage.heading_path) if h.endswith("?")]
         out: list[str] = []
-        for hit in hits[1:] + hits[:1]:
-            for heading in reversed(hit.passage.heading_path):
-                if heading.endswith("?") and fold(heading).rstrip("?") != asked and heading not in out:
-                    out.append(heading)
-                    break
-        for candidate in self._related_candidates:
-            if len(out) >= 3:
+        for heading in pool + list(self._related_candidates):
+            if len(out) == 3:
                 break
-            if candidate not in out and fold(candidate).rstrip("?") != asked:
-                out.append(candidate)
-        return tuple(out[:3])
+            if heading not in out and heading not in shown_headings and fold(heading).rstrip("?") != asked:
+                out.append(heading)
+        return tuple(out)
 
 
 def _question_headings(index: Index) -> tuple[str, ...]:

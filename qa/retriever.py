@@ -16,7 +16,7 @@ import numpy as np
 
 from .embedder import Embedder
 from .function_words import FUNCTION_WORDS
-from .fusion import rrf
+from .fusion import RRF_K, rrf
 from .glossary import Glossary, expansions
 from .index_store import Index
 from .lexical import lexical_tokens
@@ -37,19 +37,23 @@ class RetrievalSettings:
     focus: bool = True  # also match the question without the document's topic words
     focus_weight: float = 1.0  # weight of the focused question's direction
     dense_weight: float = 1.0  # weight of the dense ranking in RRF (lexical: 1.0)
+    rrf_k: int = RRF_K
+    fusion: str = "score"  # "score": cosine + lexical_weight * BM25 / max BM25; or "rrf"
+    lexical_weight: float = 0.15
 
 
 def retrieval_variants() -> dict[str, RetrievalSettings]:
-    """Named settings for side-by-side evaluation, simplest first, default last."""
-    base = RetrievalSettings(sentences=False, glossary=False, spelling=False, focus=False)
+    """Named settings for side-by-side evaluation: each row adds one technique."""
+    plain = dict(sentences=False, glossary=False, spelling=False, focus=False, fusion="rrf")
     return {
-        "dense only": RetrievalSettings(lexical=False, sentences=False, glossary=False, spelling=False, focus=False),
-        "bm25 only": RetrievalSettings(dense=False, sentences=False, glossary=False, spelling=False, focus=False),
-        "hybrid (rrf)": base,
-        "+ sentence views": RetrievalSettings(glossary=False, spelling=False, focus=False),
-        "+ glossary": RetrievalSettings(spelling=False, focus=False),
-        "+ spelling": RetrievalSettings(focus=False),
-        "default (+ topic focus)": RetrievalSettings(),
+        "dense only": RetrievalSettings(lexical=False, **plain),
+        "bm25 only": RetrievalSettings(dense=False, **plain),
+        "hybrid (rrf)": RetrievalSettings(**plain),
+        "+ sentence views": RetrievalSettings(**(plain | dict(sentences=True))),
+        "+ glossary": RetrievalSettings(**(plain | dict(sentences=True, glossary=True))),
+        "+ spelling": RetrievalSettings(**(plain | dict(sentences=True, glossary=True, spelling=True))),
+        "+ topic focus": RetrievalSettings(fusion="rrf"),
+        "default (score fusion)": RetrievalSettings(),
     }
 
 
@@ -124,7 +128,7 @@ class Retriever:
         self.settings = settings
         self._kind = np.array([v.kind == "passage" for v in index.views])
         self._owner = np.array([v.passage for v in index.views], dtype=np.int64)
-        self._corpus_words = set(corrector.targets) | glossary.words()
+        self._document_words = {w for p in index.passages for w in words(f"{p.heading} {p.plain_text}")}
         self._topic_stems = topic_stems(index)
         self._rare_stems = rare_stems(index)
         self._sentence_views: list[list[int]] = [[] for _ in index.passages]
@@ -137,8 +141,17 @@ class Retriever:
         corrected = self.corrector.correct(question) if s.spelling else question
         added = tuple(expansions(corrected, self.glossary)) if s.glossary else ()
         tokens = lexical_tokens(" ".join((corrected, *added)))
+        if s.focus:
+            # The document's topic words ("hip", "injection") favour whichever
+            # passage repeats them most; drop them when the question has others.
+            specific = [t for t in tokens if t not in self._topic_stems]
+            tokens = specific or tokens
         content = [w for w in words(corrected) if w not in FUNCTION_WORDS and lexical_tokens(w)]
-        unknown = tuple(w for w in content if w not in self._corpus_words and not self.index.lexical.known(lexical_tokens(w)))
+        matched_lay_words = set(words(" ".join(lay for lay, doc in self.glossary.entries if doc in added)))
+        unknown = tuple(
+            w for w in content
+            if w not in self._document_words and w not in matched_lay_words and not self.index.lexical.known(lexical_tokens(w))
+        )
         focused = ""
         if s.focus:
             kept = [w for w in words(corrected) if not set(lexical_tokens(w)) & self._topic_stems]
@@ -154,8 +167,11 @@ class Retriever:
         if self.settings.dense:
             dense_scores, view_scores = self._dense(query)
         lexical_scores = self.index.lexical.scores(list(query.tokens)) if self.settings.lexical else np.zeros(n, np.float32)
-        if self.settings.dense and self.settings.lexical:
-            fused = rrf([np.clip(dense_scores, 1e-6, None), lexical_scores], weights=[self.settings.dense_weight, 1.0])
+        if self.settings.dense and self.settings.lexical and self.settings.fusion == "score":
+            top = float(lexical_scores.max()) if len(lexical_scores) else 0.0
+            fused = dense_scores + self.settings.lexical_weight * (lexical_scores / top if top > 0 else 0.0)
+        elif self.settings.dense and self.settings.lexical:
+            fused = rrf([np.clip(dense_scores, 1e-6, None), lexical_scores], weights=[self.settings.dense_weight, 1.0], k=self.settings.rrf_k)
         elif self.settings.dense:
             fused = dense_scores.astype(np.float64)
         else:
