@@ -100,6 +100,8 @@ def topic_stems(index: Index) -> frozenset[str]:
     return frozenset(t for t, c in counts.items() if c >= floor)
 
 
+#: Shorter "sentences" are list fragments, highlighted only when nothing else is.
+MIN_SENTENCE_WORDS = 4
 #: A stem found in at most this many passages names something specific.
 RARE_MAX_PASSAGES = 2
 
@@ -133,7 +135,8 @@ class Retriever:
         self._rare_stems = rare_stems(index)
         self._sentence_views: list[list[int]] = [[] for _ in index.passages]
         for j, view in enumerate(index.views):
-            if view.kind == "sentence":
+            # A passage's own question heading is context, not an answer to highlight.
+            if view.kind == "sentence" and view.text not in index.passages[view.passage].heading_path:
                 self._sentence_views[view.passage].append(j)
 
     def analyse(self, question: str) -> Query:
@@ -224,10 +227,15 @@ class Retriever:
         return best, dict(zip(ids.tolist(), scores.tolist()))
 
     def _best_sentence(self, passage_index: int, query: Query, scores: dict[int, float]) -> str:
-        """The passage's sentence with the highest cosine, plus a word-overlap tiebreak."""
+        """The passage's sentence with the highest cosine, plus a word-overlap tiebreak.
+
+        Whole sentences beat list fragments ("Rheumatologists") when there are any.
+        """
         view_ids = self._sentence_views[passage_index]
         if not view_ids:
             return self.index.passages[passage_index].plain_text.strip()
+        whole = [j for j in view_ids if len(self.index.views[j].text.split()) >= MIN_SENTENCE_WORDS]
+        view_ids = whole or view_ids
         query_tokens = set(query.tokens)
 
         def score(j: int) -> float:
