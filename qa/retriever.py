@@ -100,6 +100,21 @@ def topic_stems(index: Index) -> frozenset[str]:
     return frozenset(t for t, c in counts.items() if c >= floor)
 
 
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` best scores, best first; ties keep document order.
+
+    ``argpartition`` first, so a 100k-passage corpus is not fully sorted per query.
+    """
+    if k < len(scores):
+        candidates = np.argpartition(-scores, k - 1)[:k]
+        threshold = scores[candidates].min()
+        candidates = np.flatnonzero(scores >= threshold)  # keep every tie at the border
+    else:
+        candidates = np.arange(len(scores))
+    order = candidates[np.lexsort((candidates, -scores[candidates]))]
+    return order[:k]
+
+
 #: Shorter "sentences" are list fragments, highlighted only when nothing else is.
 MIN_SENTENCE_WORDS = 4
 #: A stem found in at most this many passages names something specific.
@@ -179,8 +194,7 @@ class Retriever:
             fused = dense_scores.astype(np.float64)
         else:
             fused = lexical_scores.astype(np.float64)
-        # Ties (e.g. no evidence at all) keep document order: stable sort.
-        order = np.argsort(-fused, kind="stable")[: max(1, k)]
+        order = top_k(fused, max(1, k))
         hits = [
             Hit(
                 passage=self.index.passages[i],

@@ -95,3 +95,13 @@ def test_scope_decision(kwargs, abstain, reason):
 
 def test_fold_is_case_and_space_insensitive():
     assert fold("  Hip\tINJECTION \n") == "hip injection"
+
+
+def test_top_k_is_best_first_and_breaks_ties_by_document_order():
+    from qa.retriever import top_k
+
+    scores = np.array([0.2, 0.9, 0.5, 0.9, 0.1, 0.5])
+    # 0.9 at 1 and 3 (tie: document order), then 0.5 at 2 and 5
+    assert list(top_k(scores, 3)) == [1, 3, 2]
+    assert list(top_k(scores, 10)) == [1, 3, 2, 5, 0, 4]
+    assert list(top_k(np.zeros(4), 2)) == [0, 1]
