@@ -94,6 +94,12 @@ class Embedder:
         from sentence_transformers import SentenceTransformer
 
         torch.set_num_threads(torch_threads())
+        try:  # a progress bar per model load is noise in a server log and the CLI
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
+        except ImportError:  # pragma: no cover - transformers always comes with sentence-transformers
+            pass
 
         try:
             return SentenceTransformer(str(self.path), device="cpu")
