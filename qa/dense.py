@@ -22,7 +22,7 @@ from .text import sentence_spans
 #: Exact search up to this many vectors; an HNSW index beyond (see bench/).
 APPROXIMATE_FROM = 200_000
 HNSW_NEIGHBOURS = 32
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 512  # the retriever reads 512 views deep; efSearch below that truncates
 
 
 @dataclass(frozen=True)
