@@ -116,7 +116,7 @@ class ReplayTable:
             if missing:
                 table.update(zip(missing, real_encode(embedder, missing, **kwargs)))
             if not texts:
-                return np.zeros((0, 384), dtype=np.float32)
+                return np.zeros((0, len(next(iter(table.values())))), dtype=np.float32)
             return np.ascontiguousarray(np.stack([table[t] for t in texts]), dtype=np.float32)
 
         return encode
