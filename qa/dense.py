@@ -22,7 +22,10 @@ from .text import sentence_spans
 #: Exact search up to this many vectors; an HNSW index beyond (see bench/).
 APPROXIMATE_FROM = 200_000
 HNSW_NEIGHBOURS = 32
-HNSW_EF_SEARCH = 512  # the retriever reads 512 views deep; efSearch below that truncates
+#: Views read per question; indexes up to SEARCH_ALL_UP_TO vectors are read whole.
+SEARCH_DEPTH = 512
+SEARCH_ALL_UP_TO = 4096
+HNSW_EF_SEARCH = SEARCH_DEPTH  # efSearch below the depth read would truncate the results
 
 
 @dataclass(frozen=True)
@@ -74,26 +77,19 @@ def make_index(vectors: np.ndarray) -> faiss.Index:
     return index
 
 
-@dataclass(frozen=True)
-class DenseResult:
-    """Per-passage best cosine, and which view gave it."""
+def best_per_passage(
+    scores: np.ndarray, ids: np.ndarray, owner: np.ndarray, n_passages: int
+) -> tuple[np.ndarray, dict[int, float]]:
+    """A passage's dense score is the best cosine among its retrieved views.
 
-    passage_scores: np.ndarray  # shape (n_passages,), -1 where not retrieved
-    best_view: np.ndarray  # shape (n_passages,), view index or -1
-
-
-def search(index: faiss.Index, views: list[View], n_passages: int, query: np.ndarray, *, depth: int = 256) -> DenseResult:
-    """Best view score per passage among the top ``depth`` views."""
-    # Small indexes are searched whole, so every passage gets a score.
-    depth = index.ntotal if index.ntotal <= 4096 else min(depth, index.ntotal)
-    scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), max(1, depth))
-    passage_scores = np.full(n_passages, -1.0, dtype=np.float32)
-    best_view = np.full(n_passages, -1, dtype=np.int64)
-    for score, view_id in zip(scores[0], ids[0]):
-        if view_id < 0:
-            continue
-        p = views[view_id].passage
-        if score > passage_scores[p]:
-            passage_scores[p] = score
-            best_view[p] = view_id
-    return DenseResult(passage_scores, best_view)
+    ``scores``/``ids`` come from FAISS, best first (ids < 0 are empty slots);
+    ``owner[view]`` is the passage of a view. Passages with no retrieved view get
+    -1. Also returns every retrieved view's cosine, for picking sentences.
+    """
+    keep = ids >= 0
+    scores, ids = scores[keep], ids[keep]
+    best = np.full(n_passages, -1.0, dtype=np.float32)
+    owners = owner[ids]
+    first = np.unique(owners, return_index=True)[1]  # best first, so first seen = best
+    best[owners[first]] = scores[first]
+    return best, dict(zip(ids.tolist(), scores.tolist()))

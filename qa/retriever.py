@@ -16,6 +16,7 @@ import numpy as np
 
 from .embedder import Embedder
 from .function_words import FUNCTION_WORDS
+from .dense import SEARCH_ALL_UP_TO, SEARCH_DEPTH, best_per_passage
 from .fusion import RRF_K, rrf
 from .glossary import Glossary, expansions
 from .index_store import Index
@@ -225,20 +226,14 @@ class Retriever:
         else:
             vector = self.embedder.encode([query.dense_text])[0]
         index = self.index.dense
-        depth = index.ntotal if index.ntotal <= 4096 else 512
+        # Small indexes are searched whole, so every passage gets a score.
+        depth = index.ntotal if index.ntotal <= SEARCH_ALL_UP_TO else SEARCH_DEPTH
         scores, ids = index.search(vector.reshape(1, -1), depth)
         scores, ids = scores[0], ids[0]
-        keep = ids >= 0
         if not self.settings.sentences:
-            keep &= self._kind[np.clip(ids, 0, None)]
-        scores, ids = scores[keep], ids[keep]
-        n = len(self.index.passages)
-        best = np.full(n, -1.0, dtype=np.float32)
-        owners = self._owner[ids]
-        # ids arrive best first, so the first view seen for a passage is its best
-        first = np.unique(owners, return_index=True)[1]
-        best[owners[first]] = scores[first]
-        return best, dict(zip(ids.tolist(), scores.tolist()))
+            passage_views = self._kind[np.clip(ids, 0, None)]
+            scores, ids = scores[passage_views], ids[passage_views]
+        return best_per_passage(scores, ids, self._owner, len(self.index.passages))
 
     def _best_sentence(self, passage_index: int, query: Query, scores: dict[int, float]) -> str:
         """The passage's sentence with the highest cosine, plus a word-overlap tiebreak.

@@ -105,3 +105,14 @@ def test_top_k_is_best_first_and_breaks_ties_by_document_order():
     assert list(top_k(scores, 3)) == [1, 3, 2]
     assert list(top_k(scores, 10)) == [1, 3, 2, 5, 0, 4]
     assert list(top_k(np.zeros(4), 2)) == [0, 1]
+
+
+def test_best_per_passage_takes_each_passages_best_view():
+    from qa.dense import best_per_passage
+
+    # views 0,1 belong to passage 0; view 2 to passage 1; passage 2 has no view retrieved
+    owner = np.array([0, 0, 1])
+    scores, ids = np.array([0.9, 0.7, 0.4, 0.0]), np.array([1, 2, 0, -1])
+    best, per_view = best_per_passage(scores, ids, owner, 3)
+    assert list(best) == pytest.approx([0.9, 0.7, -1.0])
+    assert per_view == pytest.approx({1: 0.9, 2: 0.7, 0: 0.4})
