@@ -152,7 +152,7 @@ class Retriever:
         self._sentence_views: list[list[int]] = [[] for _ in index.passages]
         for j, view in enumerate(index.views):
             # A passage's own question heading is context, not an answer to highlight.
-            if view.kind == "sentence" and view.text not in index.passages[view.passage].heading_path:
+            if view.kind == "sentence" and self._sentence_text(j) not in index.passages[view.passage].heading_path:
                 self._sentence_views[view.passage].append(j)
 
     def analyse(self, question: str) -> Query:
@@ -235,6 +235,10 @@ class Retriever:
             scores, ids = scores[passage_views], ids[passage_views]
         return best_per_passage(scores, ids, self._owner, len(self.index.passages))
 
+    def _sentence_text(self, view_id: int) -> str:
+        view = self.index.views[view_id]
+        return self.index.passages[view.passage].plain_text[view.start : view.end]
+
     def _best_sentence(self, passage_index: int, query: Query, scores: dict[int, float]) -> str:
         """The passage's sentence with the highest cosine, plus a word-overlap tiebreak.
 
@@ -243,13 +247,12 @@ class Retriever:
         view_ids = self._sentence_views[passage_index]
         if not view_ids:
             return self.index.passages[passage_index].plain_text.strip()
-        whole = [j for j in view_ids if len(self.index.views[j].text.split()) >= MIN_SENTENCE_WORDS]
+        whole = [j for j in view_ids if len(self._sentence_text(j).split()) >= MIN_SENTENCE_WORDS]
         view_ids = whole or view_ids
         query_tokens = set(query.tokens)
 
         def score(j: int) -> float:
-            overlap = len(query_tokens & set(lexical_tokens(self.index.views[j].text)))
+            overlap = len(query_tokens & set(lexical_tokens(self._sentence_text(j))))
             return scores.get(j, -1.0) + 0.05 * overlap
 
-        best = max(view_ids, key=score)
-        return self.index.views[best].text
+        return self._sentence_text(max(view_ids, key=score))
