@@ -49,24 +49,20 @@ def _corpus_parts(a):
 def _assistant_over(a, passages, vectors, folder):
     import faiss
 
-    from qa.assistant import Assistant
     from qa.dense import make_index, passage_views
     from qa.index_store import Index, lexical_document
     from qa.lexical import LexicalIndex
-    from qa.retriever import Retriever
 
     views = passage_views(passages, sentences=False)  # one vector per passage
     times = {}
     times["faiss index"], dense = timed(make_index, vectors)
     times["BM25 index"], lexical = timed(LexicalIndex.build, [lexical_document(p) for p in passages])
     index = Index(folder, {}, tuple(passages), tuple(views), dense, lexical)
-    times["retriever"], retriever = timed(Retriever, index, a.embedder, a.glossary, a.retriever.corrector, a.retriever.settings)
+    times["retriever"], sub = timed(a.over_index, index)
     folder.mkdir(parents=True, exist_ok=True)
     faiss.write_index(dense, str(folder / "dense.faiss"))
     lexical.save(folder / "bm25")
     (folder / "passages.txt").write_text("\n".join(p.plain_text for p in passages))
-    sub = Assistant(paths=a.paths, embedder=a.embedder, index=index, glossary=a.glossary,
-                    warning_signs=a.warning_signs, retriever=retriever)
     return sub, times, len(views)
 
 

@@ -1,54 +1,69 @@
 """The one object the shells use: load once, then ``ask`` many times.
 
 ``Assistant.load`` reads the corpus, loads (or builds, when missing, stale or
-damaged) the index and prepares the model; ``ask`` turns any string into an
+damaged) the index and prepares the model; ``ask`` turns any input into an
 ``Answer`` and never raises. Repeated questions are served from a bounded
-cache keyed on the normalised question. This module wires the parts
-together; the logic lives in the modules it calls.
+cache keyed on the normalised question. When ``python -m qa build`` swaps in
+a new index while the assistant serves, the next question after the swap
+(checked at most every ``REFRESH_SECONDS``) switches to it in one step; until
+the new index is complete, the old one keeps answering. This module wires the
+parts together; the logic lives in the modules it calls.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import answer as answers
 from .config import MAX_QUESTION_CHARS, Paths, resolve_paths
 from .corpus import CorpusFile, read_corpus
 from .embedder import Embedder
 from .errors import IndexCorrupt, IndexNotFound, IndexStale, QAError
 from .glossary import Glossary, load_glossary
-from .index_store import Index, build_index, expected_manifest, load_index
-from .passages import ChunkingSettings
+from .index_store import Index, build_index, current_folder, expected_manifest, load_index
+from .passages import ChunkingSettings, Passage
 from .retriever import RetrievalSettings, Retriever
 from .scope import decide
 from .spelling import build_corrector, wordpiece_dictionary
 from .text import clean_question, fold, words
-from .triage import load_warning_signs, triage
-from . import answer as answers
+from .triage import WarningSign, load_warning_signs, triage
 
 log = logging.getLogger("qa")
 CACHE_SIZE = 2048
 MAX_K = 10
+REFRESH_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """Everything that changes together when a new index is swapped in."""
+
+    index: Index
+    glossary: Glossary
+    warning_signs: tuple[WarningSign, ...]
+    retriever: Retriever
+    guidance: Passage | None
+    question_headings: tuple[str, ...]
 
 
 class Assistant:
     """Answers patient questions by quoting the clinic's corpus."""
 
-    def __init__(self, *, paths: Paths, embedder: Embedder, index: Index, glossary: Glossary,
-                 warning_signs, retriever: Retriever) -> None:
+    def __init__(self, *, paths: Paths, embedder: Embedder, loaded: _Loaded, settings: RetrievalSettings,
+                 auto_refresh: bool = True) -> None:
         self.paths = paths
+        self.auto_refresh = auto_refresh
         self.embedder = embedder
-        self.index = index
-        self.glossary = glossary
-        self.warning_signs = warning_signs
-        self.retriever = retriever
-        self.guidance = answers.find_guidance(index.passages)
-        self._related_candidates = _question_headings(index)
+        self.settings = settings
+        self._loaded = loaded
         self._cache: OrderedDict[tuple, answers.Answer] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._next_refresh = time.monotonic() + REFRESH_SECONDS
 
     # ----------------------------------------------------------------- loading
     @classmethod
@@ -64,139 +79,203 @@ class Assistant:
     ) -> "Assistant":
         """Load everything; ``rebuild="auto"`` rebuilds a missing, stale or damaged
         index, ``"never"`` raises instead, ``"always"`` rebuilds regardless."""
+        if rebuild not in ("auto", "never", "always"):
+            raise ValueError('rebuild must be "auto", "never" or "always"')
         paths = resolve_paths(corpus_dir=corpus_dir, index_dir=index_dir, model_path=model_path)
         files = read_corpus(paths.corpus_dir)
         embedder = Embedder(paths.model_path)
-        chunking = ChunkingSettings()
-        expected = expected_manifest(files, embedder, chunking)
-        index = cls._load_or_build(files, embedder, paths.index_dir, expected, chunking, rebuild, progress)
-        glossary = load_glossary(paths.corpus_dir)
-        corpus_words = {w for p in index.passages for w in words(f"{p.heading} {p.plain_text}")}
-        vocab_file = embedder.path / "vocab.txt"
-        dictionary = wordpiece_dictionary(vocab_file.read_text(encoding="utf-8")) if vocab_file.is_file() else set()
-        corrector = build_corrector(corpus_words, glossary.words(), dictionary)
-        retriever = Retriever(index, embedder, glossary, corrector, settings)
-        embedder.model  # load the model now, not on the first patient's question
-        return cls(paths=paths, embedder=embedder, index=index, glossary=glossary,
-                   warning_signs=load_warning_signs(paths.corpus_dir), retriever=retriever)
-
-    @staticmethod
-    def _load_or_build(files: list[CorpusFile], embedder: Embedder, index_dir: Path, expected: dict,
-                       chunking: ChunkingSettings, rebuild: str, progress: bool) -> Index:
-        if rebuild not in ("auto", "never", "always"):
-            raise ValueError('rebuild must be "auto", "never" or "always"')
-        if rebuild != "always":
-            try:
-                return load_index(index_dir, expected=expected)
-            except (IndexNotFound, IndexStale, IndexCorrupt) as exc:
-                if rebuild == "never":
-                    raise
-                log.warning("%s Rebuilding the index now.", exc)
-        try:
-            build_index(files, embedder, index_dir, chunking=chunking, progress=progress)
-        except OSError as exc:
-            raise IndexNotFound(
-                f"Cannot write the index to {index_dir} ({exc.strerror}): make it writable "
-                "or set QA_INDEX_DIR to a writable folder."
-            ) from exc
-        return load_index(index_dir, expected=expected)
+        index = _load_or_build(files, embedder, paths.index_dir, rebuild, progress)
+        return cls(paths=paths, embedder=embedder, loaded=_prepare(index, embedder, paths.corpus_dir, settings),
+                   settings=settings)
 
     def with_settings(self, settings: RetrievalSettings) -> "Assistant":
         """Same model and index, other retrieval settings (for evaluation)."""
-        r = self.retriever
-        return Assistant(paths=self.paths, embedder=self.embedder, index=self.index, glossary=self.glossary,
-                         warning_signs=self.warning_signs,
-                         retriever=Retriever(self.index, self.embedder, self.glossary, r.corrector, settings))
+        current = self._loaded
+        retriever = Retriever(current.index, self.embedder, current.glossary, current.retriever.corrector, settings)
+        return Assistant(paths=self.paths, embedder=self.embedder, loaded=replace(current, retriever=retriever),
+                         settings=settings, auto_refresh=self.auto_refresh)
+
+    def over_index(self, index: Index) -> "Assistant":
+        """Same model, corpus files and settings over another (e.g. synthetic)
+        index held in memory; it never switches to the index on disk."""
+        return Assistant(paths=self.paths, embedder=self.embedder,
+                         loaded=_prepare(index, self.embedder, self.paths.corpus_dir, self.settings),
+                         settings=self.settings, auto_refresh=False)
+
+    def refresh(self) -> bool:
+        """Switch to the index ``current`` now points to, if it changed.
+
+        Returns True when it switched. A new index that fails to load leaves the
+        old one answering (and says so in the log).
+        """
+        try:
+            folder = current_folder(self.paths.index_dir)
+        except QAError:
+            return False
+        if folder == self._loaded.index.folder:
+            return False
+        try:
+            index = load_index(self.paths.index_dir, dimension=self.embedder.dimension)
+            loaded = _prepare(index, self.embedder, self.paths.corpus_dir, self.settings)
+        except QAError as exc:
+            log.warning("New index not used, still answering from the previous one: %s", exc)
+            return False
+        with self._lock:
+            self._loaded = loaded  # one assignment: a question sees the old or the new index, never a mix
+            self._cache.clear()
+        log.info("Switched to the index built at %s.", index.manifest.get("built_at"))
+        return True
 
     # ------------------------------------------------------------- properties
     @property
-    def manifest(self) -> dict:
-        return self.index.manifest
+    def index(self) -> Index:
+        return self._loaded.index
 
     @property
-    def passages(self):
-        return self.index.passages
+    def glossary(self) -> Glossary:
+        return self._loaded.glossary
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._loaded.retriever
+
+    @property
+    def manifest(self) -> dict:
+        return self._loaded.index.manifest
+
+    @property
+    def passages(self) -> tuple[Passage, ...]:
+        return self._loaded.index.passages
 
     def corpus_markdown(self, source: str) -> str:
         """The whole Markdown text of one corpus file, as indexed."""
-        names = {p.source for p in self.index.passages}
-        if source not in names:
+        if source not in {p.source for p in self.passages}:
             raise QAError(f"No corpus file named {source!r}.")
         return (self.paths.corpus_dir / source).read_text(encoding="utf-8")
 
     # ------------------------------------------------------------------ asking
-    def ask(self, question: object, k: int = 3) -> answers.Answer:
+    def ask(self, question: object, k: object = 3) -> answers.Answer:
         """Answer any input; never raises (bad input gets an explanatory Answer)."""
         if not isinstance(question, str):
             return answers.input_problem("", "Please type your question as text.")
         try:
             k = max(1, min(int(k), MAX_K))
+        except OverflowError:  # an infinite k asks for as many passages as allowed
+            k = MAX_K if k > 0 else 1
         except (TypeError, ValueError):
             k = 3
         if len(question) > MAX_QUESTION_CHARS:
             return answers.input_problem(
-                question[:MAX_QUESTION_CHARS],
+                clean_question(question[:MAX_QUESTION_CHARS]),
                 f"Your question is too long ({len(question):,} characters). "
                 f"Please keep it under {MAX_QUESTION_CHARS:,} characters.",
             )
         cleaned = clean_question(question)
         if not cleaned:
             return answers.input_problem(cleaned, "Please type a question about hip injections.")
+        self._maybe_refresh()
         key = (fold(cleaned), k)
-        with self._cache_lock:
+        with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
-                return replace(cached, question=cleaned) if cached.question != cleaned else cached
+        if cached is not None:
+            return cached if cached.question == cleaned else replace(cached, question=cleaned)
         try:
-            result = self._answer(cleaned, k)
+            result = self._answer(self._loaded, cleaned, k)
         except Exception:  # never let a patient see a traceback; keep the text out of logs
             log.exception("ask() failed (question text withheld)")
             return answers.Answer(question=cleaned, message=answers.NOT_COVERED, abstained=True, reason="internal_error")
-        with self._cache_lock:
+        with self._lock:
             self._cache[key] = result
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return result
 
-    def _answer(self, question: str, k: int) -> answers.Answer:
-        query, hits = self.retriever.search(question, k=k + 5)
-        flags = triage(question, self.warning_signs)
+    def _maybe_refresh(self) -> None:
+        now = time.monotonic()
+        if not self.auto_refresh or now < self._next_refresh:
+            return
+        self._next_refresh = now + REFRESH_SECONDS
+        self.refresh()
+
+    @staticmethod
+    def _answer(loaded: _Loaded, question: str, k: int) -> answers.Answer:
+        query, hits = loaded.retriever.search(question, k=k + 5)
+        flags = triage(question, loaded.warning_signs)
         question_words = words(query.corrected)
         has_content = any(len(w) > 1 or w.isdigit() for w in question_words) and bool(query.tokens)
         best = max((h.dense for h in hits), default=-1.0)
         decision = decide(best_cosine=best, unknown_words=query.unknown_words, question_words=question_words,
-                          has_content=has_content, rare_term_match=self.retriever.rare_term_match(query, hits))
-        related = self._related(hits, question, shown=k)
+                          has_content=has_content, rare_term_match=loaded.retriever.rare_term_match(query, hits))
         result = answers.compose(
             question=question, hits=hits[:k], k=k, abstain=decision.abstain, reason=decision.reason,
-            urgent=flags.urgent, emergency=flags.emergency, guidance=self.guidance, related=related,
+            urgent=flags.urgent, emergency=flags.emergency, guidance=loaded.guidance,
+            related=_related(hits, question, shown=k, candidates=loaded.question_headings),
         )
         return replace(result, debug={"corrected": query.corrected, "expansions": query.expansions,
                                       "unknown_words": query.unknown_words, "signs": flags.signs})
 
-    def _related(self, hits, question: str, *, shown: int) -> tuple[str, ...]:
-        """Up to three document questions leading to passages not already shown.
 
-        Question headings of the next-ranked passages come first, then the
-        document's other questions in order; none repeats the question asked
-        or a passage the patient already sees.
-        """
-        asked = fold(question).rstrip("?")
-        shown_headings = {h for hit in hits[:shown] for h in hit.passage.heading_path}
-        pool = [h for hit in hits[shown:] for h in reversed(hit.passage.heading_path) if h.endswith("?")]
-        out: list[str] = []
-        for heading in pool + list(self._related_candidates):
-            if len(out) == 3:
-                break
-            if heading not in out and heading not in shown_headings and fold(heading).rstrip("?") != asked:
-                out.append(heading)
-        return tuple(out)
+def _load_or_build(files: list[CorpusFile], embedder: Embedder, index_dir: Path, rebuild: str, progress: bool) -> Index:
+    expected = expected_manifest(files, embedder, ChunkingSettings())
+    if rebuild != "always":
+        try:
+            return load_index(index_dir, expected=expected, dimension=embedder.dimension)
+        except (IndexNotFound, IndexStale, IndexCorrupt) as exc:
+            if rebuild == "never":
+                raise
+            log.warning("%s Rebuilding the index now.", exc)
+    try:
+        build_index(files, embedder, index_dir, chunking=ChunkingSettings(), progress=progress)
+    except OSError as exc:
+        raise IndexNotFound(
+            f"Cannot write the index to {index_dir} ({exc.strerror or exc}): make it writable "
+            "or set QA_INDEX_DIR to a writable folder."
+        ) from exc
+    return load_index(index_dir, expected=expected, dimension=embedder.dimension)
 
 
-def _question_headings(index: Index) -> tuple[str, ...]:
+def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: RetrievalSettings) -> _Loaded:
+    """Glossary, warning signs, spelling and retriever for one loaded index."""
+    glossary = load_glossary(corpus_dir)
+    corpus_words = {w for p in index.passages for w in words(f"{p.heading} {p.plain_text}")}
+    vocab_file = embedder.path / "vocab.txt"
+    dictionary = wordpiece_dictionary(vocab_file.read_text(encoding="utf-8")) if vocab_file.is_file() else set()
+    corrector = build_corrector(corpus_words, glossary.words(), dictionary)
+    embedder.model  # load the model now, not on the first patient's question
+    return _Loaded(
+        index=index,
+        glossary=glossary,
+        warning_signs=load_warning_signs(corpus_dir),
+        retriever=Retriever(index, embedder, glossary, corrector, settings),
+        guidance=answers.find_guidance(index.passages),
+        question_headings=_question_headings(index.passages),
+    )
+
+
+def _related(hits, question: str, *, shown: int, candidates: tuple[str, ...]) -> tuple[str, ...]:
+    """Up to three document questions leading to passages not already shown.
+
+    Question headings of the next-ranked passages come first, then the
+    document's other questions in order; none repeats the question asked or a
+    passage the patient already sees.
+    """
+    asked = fold(question).rstrip("?")
+    shown_headings = {h for hit in hits[:shown] for h in hit.passage.heading_path}
+    pool = [h for hit in hits[shown:] for h in reversed(hit.passage.heading_path) if h.endswith("?")]
+    out: list[str] = []
+    for heading in pool + list(candidates):
+        if len(out) == 3:
+            break
+        if heading not in out and heading not in shown_headings and fold(heading).rstrip("?") != asked:
+            out.append(heading)
+    return tuple(out)
+
+
+def _question_headings(passages: tuple[Passage, ...]) -> tuple[str, ...]:
     seen: list[str] = []
-    for p in index.passages:
+    for p in passages:
         for heading in p.heading_path:
             if heading.endswith("?") and heading not in seen:
                 seen.append(heading)

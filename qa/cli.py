@@ -100,8 +100,9 @@ def _check(args, locations) -> int:
     from .passages import ChunkingSettings
 
     paths = resolve_paths(**locations)
-    expected = expected_manifest(read_corpus(paths.corpus_dir), Embedder(paths.model_path), ChunkingSettings())
-    index = load_index(paths.index_dir, expected=expected)
+    embedder = Embedder(paths.model_path)
+    expected = expected_manifest(read_corpus(paths.corpus_dir), embedder, ChunkingSettings())
+    index = load_index(paths.index_dir, expected=expected, dimension=embedder.dimension)
     print(f"ok: {len(index.passages)} passages, built {index.manifest['built_at']} with {index.manifest['model']['name']}")
     return 0
 
@@ -112,7 +113,7 @@ def _ask(args, locations) -> int:
     answer = Assistant.load(**locations).ask(args.question, k=args.k)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
-        return 0
+        return 2 if answer.input_error else 0
     print(answer.message)
     for n, passage in enumerate(answer.passages if not answer.abstained else (), start=1):
         print(f"\n[{n}] {passage.heading_path}  ({passage.source}, chars {passage.start}-{passage.end})")

@@ -117,9 +117,13 @@ def build_index(
         _fsync_tree(tmp)
         final = builds / f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
         os.replace(tmp, final)
-        link_tmp = index_dir / f".{CURRENT}-{uuid.uuid4().hex[:8]}"
+        current = index_dir / CURRENT
+        if current.is_dir() and not current.is_symlink():
+            # An index copied without its symlink (cp -r, zip): keep it as a build.
+            os.replace(current, builds / f"copied-{uuid.uuid4().hex[:8]}")
+        link_tmp = index_dir / f".{CURRENT}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         os.symlink(Path(BUILDS) / final.name, link_tmp)
-        os.replace(link_tmp, index_dir / CURRENT)  # the atomic switch
+        os.replace(link_tmp, current)  # the atomic switch
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -137,7 +141,11 @@ def current_folder(index_dir: Path) -> Path:
 
 
 def read_manifest(index_dir: Path) -> dict:
-    folder = current_folder(index_dir)
+    """The manifest of the current index."""
+    return _read_manifest(current_folder(index_dir))
+
+
+def _read_manifest(folder: Path) -> dict:
     try:
         manifest = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError) as exc:
@@ -147,13 +155,33 @@ def read_manifest(index_dir: Path) -> dict:
     return manifest
 
 
-def load_index(index_dir: Path, *, expected: dict | None = None) -> Index:
+def load_index(index_dir: Path, *, expected: dict | None = None, dimension: int | None = None,
+               attempts: int = 3) -> Index:
     """Load the current index after checking every file against the manifest.
 
-    Raises IndexNotFound, IndexStale (when ``expected`` differs) or IndexCorrupt.
+    Raises IndexNotFound, IndexStale (when ``expected`` differs, or the vectors
+    are not of the model's ``dimension``) or IndexCorrupt.
+    A build that finishes (and cleans up) while we read makes the read fail; if
+    ``current`` has moved meanwhile, the new index is read instead.
     """
-    folder = current_folder(index_dir)
-    manifest = read_manifest(index_dir)
+    for attempt in range(attempts):
+        folder = current_folder(index_dir)
+        try:
+            index = _load_folder(folder, index_dir, expected=expected)
+            if dimension is not None and index.dense.d != dimension:
+                raise IndexStale(
+                    f"The index in {index_dir} holds {index.dense.d}-dimensional vectors but the model makes "
+                    f"{dimension}: run `python -m qa build`."
+                )
+            return index
+        except IndexCorrupt:
+            if attempt + 1 == attempts or current_folder(index_dir) == folder:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _load_folder(folder: Path, index_dir: Path, *, expected: dict | None) -> Index:
+    manifest = _read_manifest(folder)
     if expected is not None and (reason := staleness(manifest, expected)):
         raise IndexStale(f"The index in {index_dir} is out of date ({reason}): run `python -m qa build`.")
     for rel, digest in manifest["files"].items():
@@ -168,8 +196,9 @@ def load_index(index_dir: Path, *, expected: dict | None = None) -> Index:
     except Exception as exc:  # checksums passed, so this is a format mismatch
         raise IndexCorrupt(f"Index in {folder} cannot be read ({type(exc).__name__}): run `python -m qa build`.") from exc
     passages = tuple(dataclasses.replace(p, heading_path=tuple(p.heading_path)) for p in passages)
-    if dense.ntotal != len(views) or len(passages) != manifest.get("passage_count"):
-        raise IndexCorrupt(f"Index in {folder} is inconsistent: run `python -m qa build`.")
+    dimension = (manifest.get("model") or {}).get("dimension")
+    if dense.ntotal != len(views) or len(passages) != manifest.get("passage_count") or dense.d != dimension:
+        raise IndexCorrupt(f"Index in {folder} is inconsistent with its manifest: run `python -m qa build`.")
     return Index(folder, manifest, passages, views, dense, lexical)
 
 
@@ -222,6 +251,10 @@ def _remove_old_builds(index_dir: Path, *, keep: str) -> None:
         pid = tmp.name.split("-")[1]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(tmp, ignore_errors=True)
+    for link in index_dir.glob(f".{CURRENT}-*"):  # half-made links of killed builds
+        pid = link.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            link.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

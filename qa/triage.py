@@ -18,6 +18,7 @@ present. ``load_warning_signs`` reads the file; ``triage`` is pure.
 from __future__ import annotations
 
 import csv
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from .errors import CorpusError
 from .text import fold
 
 WARNING_SIGNS_FILE = "warning_signs.csv"
+log = logging.getLogger("qa.triage")
 LEVELS = ("emergency", "warning", "personal")
 
 _NEGATION = re.compile(r"\b(no|not|never|without|don'?t have|dont have|didn'?t get|haven'?t had|isn'?t|wasn'?t|aren'?t|none)\b(\W+\w+){0,2}\W*$")
@@ -54,10 +56,28 @@ class Triage:
     signs: tuple[str, ...] = ()  # the terms that matched, for explanations and tests
 
 
+#: Used when the clinic's file is missing or empty: triage must never switch
+#: itself off silently, so these are the document's own warning signs and the
+#: emergencies the answer tells patients to call about.
+BUILT_IN_SIGNS = tuple(
+    WarningSign(term, level, "built-in")
+    for level, terms in (
+        ("emergency", ("trouble breathing", "difficulty breathing", "can't breathe", "cant breathe", "chest pain",
+                       "face swelling", "swollen face", "swollen lips", "throat swelling", "anaphylaxis")),
+        ("warning", ("fever", "pus", "severe pain", "getting worse", "can't feel", "cant feel")),
+        ("personal", ("redness", "swelling", "swollen", "warmth", "numb", "numbness", "weak", "weakness", "worse")),
+    )
+    for term in terms
+)
+
+
 def load_warning_signs(corpus_dir: Path) -> tuple[WarningSign, ...]:
+    """The clinic's warning signs; the built-in list (with a log warning) if the
+    file is missing or holds none."""
     path = corpus_dir / WARNING_SIGNS_FILE
     if not path.is_file():
-        return ()
+        log.warning("%s not found: using the built-in warning signs.", path)
+        return BUILT_IN_SIGNS
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
@@ -68,6 +88,9 @@ def load_warning_signs(corpus_dir: Path) -> tuple[WarningSign, ...]:
         term, level = _normalise(row.get("term") or ""), (row.get("level") or "").strip().lower()
         if term and level in LEVELS:
             signs.append(WarningSign(term, level, (row.get("note") or "").strip()))
+    if not signs:
+        log.warning("%s lists no usable warning signs: using the built-in ones.", path)
+        return BUILT_IN_SIGNS
     return tuple(signs)
 
 

@@ -151,23 +151,11 @@ def test_table_is_big_enough():
     assert {c.expect for c in CASES} == {ANSWER, ABSTAIN, URGENT, INPUT_ERROR}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ask() promises never to raise, but int(float('inf')) raises OverflowError, which "
-    "qa/assistant.py ask() does not catch (it catches TypeError and ValueError only). "
-    "Fix: except (TypeError, ValueError, OverflowError)."
-))
 def test_k_infinity_does_not_raise(assistant, corpus):
     data = check_answer(assistant.ask("will the shot hurt?", k=float("inf")), corpus)
     assert data["input_error"] is None and len(data["passages"]) == 10
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "A too-long question is echoed raw in Answer.question (assistant.py: "
-    "input_problem(question[:MAX_QUESTION_CHARS], ...)), lone surrogates and NULs included, so "
-    "json.dumps(answer.to_dict(), ensure_ascii=False).encode('utf-8') fails - and `python -m qa ask "
-    "--json` crashes on it (see test_cli_too_long_undecodable_bytes_json). Fix: "
-    "input_problem(clean_question(question[:MAX_QUESTION_CHARS]), ...) (or echo '')."
-))
 @pytest.mark.parametrize("question", ["\ud800" * 1001, "a\x00" * 600], ids=["surrogates", "nuls"])
 def test_too_long_question_echo_is_clean(assistant, corpus, question):
     data = check_answer(assistant.ask(question), corpus)
@@ -194,19 +182,6 @@ class CliCase:
     error: str = ""
 
 
-JSON_EXIT_0 = pytest.mark.xfail(strict=True, reason=(
-    "`python -m qa ask --json` exits 0 on an input error while text mode exits 2 "
-    "(qa/cli.py _ask returns 0 right after printing the JSON). Fix: in _ask, "
-    "`return 0 if not answer.input_error else 2` for both modes."
-))
-RAW_ECHO_CRASH = pytest.mark.xfail(strict=True, reason=(
-    "`python -m qa ask --json` on a too-long argument holding bytes that are not UTF-8 echoes "
-    "those bytes back: the raw question (lone surrogates from surrogateescape) is kept in "
-    "Answer.question and printed with ensure_ascii=False, so stdout is not valid UTF-8 JSON "
-    "(under C.UTF-8 Python writes the raw bytes; under a strict locale such as en_US.UTF-8 it "
-    "raises UnicodeEncodeError with a traceback), and it exits 0. Same fix as "
-    "test_too_long_question_echo_is_clean (clean the echoed question) plus the exit-code fix."
-))
 CLI_CASES = (
     CliCase("empty-text-mode", ("ask", ""), 2, INPUT_ERROR, EMPTY),
     CliCase("script-tag", ("ask", "--json", "<script>alert(1)</script>"), 0, ABSTAIN),
@@ -215,9 +190,9 @@ CLI_CASES = (
     # bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape)
     CliCase("undecodable-bytes", ("ask", "--json", b"will the shot hurt?\xff\xfe"), 0, ANSWER),
     pytest.param(CliCase("too-long-json", ("ask", "--json", "will the shot hurt? " * 250), 2, INPUT_ERROR, TOO_LONG),
-                 marks=JSON_EXIT_0, id="too-long-json"),
+                 id="too-long-json"),
     pytest.param(CliCase("too-long-undecodable-json", ("ask", "--json", b"\xff" * 1500), 2, INPUT_ERROR, TOO_LONG),
-                 marks=RAW_ECHO_CRASH, id="too-long-undecodable-json"),
+                 id="too-long-undecodable-json"),
 )
 CLI_RUNS = tuple(c.values[0] if hasattr(c, "values") else c for c in CLI_CASES)
 # 1 MB, NUL and lone surrogates cannot be passed in argv at all (the kernel and

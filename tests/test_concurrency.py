@@ -194,13 +194,6 @@ def _swap_during_load(monkeypatch, shared, tmp_path, rebuilds: int) -> Path:
     return index_dir
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "load_index resolves `current` twice - once itself, once inside read_manifest(index_dir) - so a "
-    "rebuild that swaps `current` between the two pairs the old build's files with the new build's "
-    "manifest and raises a spurious IndexCorrupt (with rebuild='auto' this triggers a needless "
-    "second rebuild; with 'never' a server start fails). Fix: resolve once and read the manifest "
-    "from that folder (read_manifest(folder) / a _read_manifest_at(folder) helper)."
-))
 def test_load_survives_a_swap_between_resolving_and_reading(monkeypatch, shared, tmp_path):
     from qa.index_store import load_index
 
@@ -209,13 +202,6 @@ def test_load_survives_a_swap_between_resolving_and_reading(monkeypatch, shared,
     assert len(index.passages) == index.manifest["passage_count"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "A load that has resolved `current` to build A fails if two rebuilds finish before it reads A's "
-    "files: _remove_old_builds keeps only the newest two builds and deletes A under the reader "
-    "(IndexCorrupt 'missing or damaged', or FileNotFoundError). Fix: in load_index, when reading "
-    "or verifying fails and `current` now resolves to another folder, retry once or twice with the "
-    "new folder (and resolve `current` only once per attempt)."
-))
 def test_load_survives_its_build_being_cleaned_up(monkeypatch, shared, tmp_path):
     from qa.index_store import load_index
 

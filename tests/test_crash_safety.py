@@ -106,13 +106,6 @@ POINTS = (
     KillPoint("before-swap", False, ".current-*"),
     KillPoint("after-swap", True, ""),
 )
-LINK_DEBRIS = pytest.mark.xfail(strict=True, reason=(
-    "A build killed between os.symlink(.current-<hex>) and os.replace(.current-<hex>, current) "
-    "leaves a dangling `.current-<hex>` symlink in the index folder, and no later build removes "
-    "it (qa/index_store.py _remove_old_builds only cleans builds/). Harmless to loading, but it "
-    "accumulates. Fix: name the link `.current-<pid>-<hex>` and let _remove_old_builds unlink "
-    "the ones whose pid is dead, exactly as it already does for builds/tmp-<pid>-*."
-))
 
 
 def kill_build(point: str, index_dir: Path, table: Path, cwd: Path) -> subprocess.CompletedProcess:
@@ -170,7 +163,7 @@ def test_kill_mid_build_leaves_previous_index_serving(point, shared, reference, 
     assert reference_answers(assistant) == reference
 
 
-@pytest.mark.parametrize("point", [pytest.param(p, id=p.name, marks=[LINK_DEBRIS] if p.name == "before-swap" else [])
+@pytest.mark.parametrize("point", [pytest.param(p, id=p.name, marks=[])
                                    for p in POINTS])
 def test_next_build_cleans_the_debris(point, shared, tmp_path_factory, tmp_path):
     from qa.corpus import read_corpus

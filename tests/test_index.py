@@ -64,3 +64,24 @@ def test_corrupt_faiss_file_is_refused_then_rebuilt(index_copy):
 def test_missing_index_names_the_fix(tmp_path):
     with pytest.raises(IndexNotFound, match="python -m qa build"):
         Assistant.load(corpus_dir=CORPUS_DIR, index_dir=tmp_path / "nowhere", rebuild="never")
+
+
+def test_serving_assistant_switches_to_a_rebuilt_index(index_copy, tmp_path, monkeypatch):
+    """A build swapped in while serving is picked up by the next question (no restart)."""
+    import qa.assistant as assistant_module
+    from qa.index_store import build_index
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS_DIR, corpus)
+    serving = Assistant.load(corpus_dir=corpus, index_dir=index_copy, rebuild="never")
+    before = serving.ask("is there free parking behind the clinic building?")
+    assert before.abstained
+
+    doc = corpus / "hip_injections.md"
+    doc.write_text(doc.read_text() + "\n## Parking\n\nFree parking is available behind the clinic building.\n")
+    build_index(read_corpus(corpus), serving.embedder, index_copy)
+    monkeypatch.setattr(assistant_module, "REFRESH_SECONDS", 0.0)
+    serving._next_refresh = 0.0
+    after = serving.ask("is there free parking behind the clinic building?")
+    assert not after.abstained and "Free parking" in after.passages[0].text
+    assert serving.refresh() is False  # already current: nothing to do

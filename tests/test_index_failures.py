@@ -95,32 +95,9 @@ class Damage:
     id: str
     damage: Callable[[Path], None]
     error: type | tuple[type, ...]  # what rebuild="never" raises
-    xfail: dict = field(default_factory=dict)  # test kind ("never", "check", "auto") -> reason
     auto: bool = True  # also rebuild through Assistant.load (seconds each: one per mechanism is enough)
     subprocess: bool = False  # run `python -m qa check` in a real process (crafted files: prove no crash)
 
-
-DIMENSION_NOT_CHECKED = (
-    "Nothing compares the index's vector dimension with the model's: staleness() only compares "
-    "model name and fingerprint, and load_index() never checks dense.d against "
-    "manifest['model']['dimension'] or the embedder's dimension. Fix: in load_index, raise "
-    "IndexCorrupt when dense.d != manifest['model']['dimension']; and in Assistant._load_or_build, "
-    "treat index.dense.d != embedder.dimension as IndexStale (so 'auto' rebuilds)."
-)
-DIMENSION_SERVES_ERRORS = (
-    "A well-formed FAISS file of another dimension (768) with matching checksums loads under "
-    "rebuild='auto' and 'never'; then every ask() hits FAISS's `assert d == self.d` and returns "
-    "the internal_error abstention - the assistant silently answers nothing. " + DIMENSION_NOT_CHECKED
-)
-
-CURRENT_IS_A_FOLDER = (
-    "When index/current is a real folder instead of the symlink (an index copied with `cp -r`, "
-    "a zip or a Docker COPY that does not keep symlinks), 'auto' cannot rebuild: build_index's "
-    "os.replace(link, index/current) raises IsADirectoryError, reported as 'Cannot write the "
-    "index ... (Is a directory): make it writable', which is not the problem. Fix: in build_index, "
-    "when `current` exists and is not a symlink, move it aside first (os.replace(current, "
-    "builds/<id>-legacy)) so the symlink swap can happen."
-)
 
 INDEX_CASES = (
     # damaged bytes: the manifest's sha256 no longer matches
@@ -151,8 +128,7 @@ INDEX_CASES = (
            auto=False),
     Damage("other-chunking", lambda d: edit_manifest(
         d, lambda m: m["chunking"].__setitem__(next(iter(m["chunking"])), -1)), IndexStale, auto=False),
-    Damage("other-dimension-in-manifest", lambda d: edit_manifest(d, set_model("dimension", 768)), (IndexStale, IndexCorrupt),
-           xfail={"never": DIMENSION_NOT_CHECKED, "check": DIMENSION_NOT_CHECKED}),
+    Damage("other-dimension-in-manifest", lambda d: edit_manifest(d, set_model("dimension", 768)), (IndexStale, IndexCorrupt)),
     # crafted files: the checksum matches, the content is wrong
     Damage("crafted-faiss-random-bytes", lambda d: craft(d, "dense.faiss", os.urandom(4096)), IndexCorrupt,
            subprocess=True),
@@ -160,9 +136,7 @@ INDEX_CASES = (
            auto=False, subprocess=True),
     Damage("crafted-faiss-fewer-vectors", lambda d: craft(d, "dense.faiss", faiss_bytes(384, 3)), IndexCorrupt,
            auto=False, subprocess=True),
-    Damage("crafted-faiss-other-dimension", other_dimension_faiss, (IndexStale, IndexCorrupt),
-           xfail={"never": DIMENSION_SERVES_ERRORS, "check": DIMENSION_SERVES_ERRORS, "auto": DIMENSION_SERVES_ERRORS},
-           subprocess=True),
+    Damage("crafted-faiss-other-dimension", other_dimension_faiss, (IndexStale, IndexCorrupt), subprocess=True),
     Damage("crafted-passages-wrong-fields", lambda d: craft(d, "passages.jsonl", b'{"evil": 1}\n' * 40), IndexCorrupt,
            subprocess=True),
     Damage("crafted-passages-not-json", lambda d: craft(d, "passages.jsonl", b"<script>alert(1)</script>\n"), IndexCorrupt,
@@ -173,14 +147,12 @@ INDEX_CASES = (
     Damage("index-dir-missing", lambda d: shutil.rmtree(d), IndexNotFound, subprocess=True),
     Damage("index-dir-empty", lambda d: [shutil.rmtree(d), d.mkdir()], IndexNotFound, auto=False),
     Damage("current-dangling", lambda d: shutil.rmtree(d / "builds"), IndexNotFound),
-    Damage("current-is-empty-folder", lambda d: [(d / "current").unlink(), (d / "current").mkdir()], IndexNotFound,
-           xfail={"auto": CURRENT_IS_A_FOLDER}),
+    Damage("current-is-empty-folder", lambda d: [(d / "current").unlink(), (d / "current").mkdir()], IndexNotFound),
 )
 
 
 def cases_for(kind: str):
-    return [pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, reason=c.xfail[kind])] if kind in c.xfail else [])
-            for c in INDEX_CASES if kind != "auto" or c.auto]
+    return [pytest.param(c, id=c.id) for c in INDEX_CASES if kind != "auto" or c.auto]
 
 
 @pytest.fixture(scope="module")
@@ -260,7 +232,6 @@ def _expected(assistant) -> dict:
     return expected_manifest(read_corpus(assistant.paths.corpus_dir), assistant.embedder, ChunkingSettings())
 
 
-@pytest.mark.xfail(strict=True, reason=CURRENT_IS_A_FOLDER)
 def test_index_copied_without_symlinks_can_be_rebuilt(shared, tmp_path, reference, monkeypatch):
     from qa import Assistant
 
@@ -426,14 +397,6 @@ def test_edited_corpus_is_rebuilt_with_the_new_text(shared, tmp_path, monkeypatc
     assert "park for free" in answer["passages"][0]["text"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Deleting corpus/warning_signs.csv silently switches off urgent triage: "
-    "qa/triage.py load_warning_signs() returns () for a missing file, with no error and no log, "
-    "so 'fever ... red and swollen after the injection' gets an ordinary answer instead of the "
-    "'contact your doctor immediately' notice. Fix: make a missing warning_signs.csv a CorpusError "
-    "('restore corpus/warning_signs.csv') in Assistant.load, or at least log a warning and keep a "
-    "built-in minimal list of emergency terms."
-))
 def test_deleted_warning_signs_do_not_silently_disable_triage(shared, tmp_path, monkeypatch):
     from qa import Assistant
 
