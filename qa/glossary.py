@@ -9,12 +9,11 @@ not correct spelling or search.
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CorpusError
+from .clinic_tables import read_table
 from .text import fold
 
 GLOSSARY_FILE = "glossary.csv"
@@ -34,14 +33,9 @@ def load_glossary(corpus_dir: Path) -> Glossary:
     path = corpus_dir / GLOSSARY_FILE
     if not path.is_file():
         return Glossary()
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise CorpusError(f"Cannot read {path}: {exc}. It must be UTF-8 CSV with columns lay_term,document_terms.") from exc
     entries = []
-    for row in rows:
-        lay, doc = fold(row.get("lay_term") or ""), (row.get("document_terms") or "").strip()
+    for row in read_table(path, columns=("lay_term", "document_terms")):
+        lay, doc = fold(row["lay_term"]), row["document_terms"].strip()
         if lay and doc:
             entries.append((lay, doc))
     return Glossary(tuple(entries))

@@ -17,13 +17,12 @@ present. ``load_warning_signs`` reads the file; ``triage`` is pure.
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CorpusError
+from .clinic_tables import read_table
 from .text import fold
 
 WARNING_SIGNS_FILE = "warning_signs.csv"
@@ -78,16 +77,11 @@ def load_warning_signs(corpus_dir: Path) -> tuple[WarningSign, ...]:
     if not path.is_file():
         log.warning("%s not found: using the built-in warning signs.", path)
         return BUILT_IN_SIGNS
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise CorpusError(f"Cannot read {path}: {exc}. It must be UTF-8 CSV with columns term,level,note.") from exc
     signs = []
-    for row in rows:
-        term, level = _normalise(row.get("term") or ""), (row.get("level") or "").strip().lower()
+    for row in read_table(path, columns=("term", "level", "note")):
+        term, level = _normalise(row["term"]), row["level"].strip().lower()
         if term and level in LEVELS:
-            signs.append(WarningSign(term, level, (row.get("note") or "").strip()))
+            signs.append(WarningSign(term, level, row["note"].strip()))
     if not signs:
         log.warning("%s lists no usable warning signs: using the built-in ones.", path)
         return BUILT_IN_SIGNS
