@@ -63,5 +63,4 @@ PYTHON = sys.executable
 
 def clear_cache(assistant) -> None:
     """Empty the answer cache so the next ask() is a real one."""
-    with assistant._cache_lock:
-        assistant._cache.clear()
+    assistant.clear_cache()

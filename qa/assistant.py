@@ -126,6 +126,15 @@ class Assistant:
         log.info("Switched to the index built at %s.", index.manifest.get("built_at"))
         return True
 
+    def clear_cache(self) -> None:
+        """Forget cached answers (benchmarks measure uncached questions)."""
+        with self._lock:
+            self._cache.clear()
+
+    @property
+    def cached_answers(self) -> int:
+        return len(self._cache)
+
     # ------------------------------------------------------------- properties
     @property
     def index(self) -> Index:

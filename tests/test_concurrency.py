@@ -74,7 +74,7 @@ def test_concurrent_asks_match_sequential_asks_without_cache(assistant, monkeypa
 
     for answers in run_threads(threads, work):
         assert answers == sequential
-    assert len(shared_assistant._cache) == 0
+    assert shared_assistant.cached_answers == 0
 
 
 def test_threads_racing_on_one_cache_entry_agree(assistant):
