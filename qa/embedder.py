@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .batching import MicroBatcher
 from .errors import ModelNotFound
 
 
@@ -30,6 +31,18 @@ def torch_threads() -> int:
         return max(1, int(os.environ.get("QA_TORCH_THREADS", DEFAULT_TORCH_THREADS)))
     except ValueError:
         return DEFAULT_TORCH_THREADS
+
+
+#: Questions encoded together at most (8 two-text questions).
+MAX_QUERY_BATCH = 16
+
+
+def encode_workers() -> int:
+    """Batches encoded at once: one per core (QA_ENCODE_WORKERS overrides)."""
+    try:
+        return max(1, int(os.environ.get("QA_ENCODE_WORKERS", os.cpu_count() or 2)))
+    except ValueError:
+        return os.cpu_count() or 2
 
 
 def default_model_path() -> Path:
@@ -73,6 +86,7 @@ class Embedder:
         self.fingerprint = model_fingerprint(self.path)
         self._model = None
         self._lock = threading.Lock()
+        self._batcher = MicroBatcher(self.encode, workers=encode_workers(), max_batch=MAX_QUERY_BATCH)
 
     @property
     def name(self) -> str:
@@ -114,6 +128,10 @@ class Embedder:
         model = self.model
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Encode a question's texts, sharing a batch with concurrent questions."""
+        return self._batcher.encode(texts)
 
     def encode(self, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
         vectors = self.model.encode(

@@ -220,11 +220,11 @@ class Retriever:
         if query.focused:
             # Mean of the two directions: cosine with it is (about) the mean of
             # the cosines with the full and the focused question.
-            pair = self.embedder.encode([query.dense_text, query.focused])
+            pair = self.embedder.encode_queries([query.dense_text, query.focused])
             vector = pair[0] + self.settings.focus_weight * pair[1]
             vector /= np.linalg.norm(vector)
         else:
-            vector = self.embedder.encode([query.dense_text])[0]
+            vector = self.embedder.encode_queries([query.dense_text])[0]
         index = self.index.dense
         # Small indexes are searched whole, so every passage gets a score.
         depth = index.ntotal if index.ntotal <= SEARCH_ALL_UP_TO else SEARCH_DEPTH

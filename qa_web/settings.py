@@ -14,7 +14,7 @@ from dataclasses import dataclass
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 #: Questions a single worker answers at once (the model is CPU-bound).
-DEFAULT_CONCURRENCY = 2
+DEFAULT_CONCURRENCY = 16  # questions in flight; the model encodes them in shared batches (qa/batching.py)
 #: Requests allowed to wait in Gradio's queue before new ones get "queue full".
 DEFAULT_QUEUE_SIZE = 32
 #: Largest request body accepted, in bytes; a question is at most 1000 characters.

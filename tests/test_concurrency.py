@@ -22,7 +22,7 @@ import pytest
 
 from helpers_reliability import (
     CORPUS_DIR, REFERENCE_QUESTIONS, ReplayTable, check_answer, copy_corpus, copy_index, corpus_texts,
-    shared_index,
+    same_answer, shared_index,
 )
 
 QUESTIONS = REFERENCE_QUESTIONS + (
@@ -73,7 +73,8 @@ def test_concurrent_asks_match_sequential_asks_without_cache(assistant, monkeypa
         return {q: shared_assistant.ask(q).to_dict() for q in order}
 
     for answers in run_threads(threads, work):
-        assert answers == sequential
+        assert answers.keys() == sequential.keys()
+        assert all(same_answer(answers[q], sequential[q]) for q in sequential)
     assert shared_assistant.cached_answers == 0
 
 
@@ -163,7 +164,8 @@ def test_rebuild_while_serving_and_loading(assistant, shared, tmp_path, monkeypa
     assert after.index.folder == new_folder != old_folder
     parking = check_answer(after.ask(PARKING_QUESTION), corpus_texts(corpus_dir))
     assert "park for free" in parking["passages"][0]["text"]
-    assert serving.ask(PARKING_QUESTION).to_dict() == before[PARKING_QUESTION], "the running assistant is unchanged"
+    assert serving.refresh() is True, "the running assistant switches to the new index"
+    assert "park for free" in serving.ask(PARKING_QUESTION).passages[0].text
 
 
 # ------------------------------------------------------------------ white box: a swap in the middle of a load

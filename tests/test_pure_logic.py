@@ -116,3 +116,47 @@ def test_best_per_passage_takes_each_passages_best_view():
     best, per_view = best_per_passage(scores, ids, owner, 3)
     assert list(best) == pytest.approx([0.9, 0.7, -1.0])
     assert per_view == pytest.approx({1: 0.9, 2: 0.7, 0: 0.4})
+
+
+def test_micro_batcher_answers_each_caller_with_its_own_vectors():
+    import threading
+
+    from qa.batching import MicroBatcher
+
+    calls = []
+    gate = threading.Event()
+
+    def encode(texts):
+        calls.append(list(texts))
+        gate.wait(5)  # hold the first batch so later callers queue up together
+        return np.array([[float(len(t))] for t in texts])
+
+    batcher = MicroBatcher(encode, workers=1, max_batch=8)
+    results = {}
+
+    def ask(text):
+        results[text] = batcher.encode([text, text + "!"])
+
+    threads = [threading.Thread(target=ask, args=("a" * n,)) for n in range(1, 6)]
+    threads[0].start()
+    while not calls:
+        pass
+    for t in threads[1:]:
+        t.start()
+    gate.set()
+    for t in threads:
+        t.join(5)
+    # every caller got the vectors of its own two texts
+    assert all(list(v[:, 0]) == [len(k), len(k) + 1] for k, v in results.items()) and len(results) == 5
+    # the first caller ran alone; the four that queued behind it shared batches of at most 8 texts
+    assert calls[0] == ["a", "a!"] and len(calls) < 5 and all(len(c) <= 8 for c in calls)
+
+
+def test_micro_batcher_hands_errors_to_the_callers():
+    from qa.batching import MicroBatcher
+
+    def broken(texts):
+        raise RuntimeError("model exploded")
+
+    with pytest.raises(RuntimeError, match="exploded"):
+        MicroBatcher(broken).encode(["x"])

@@ -6,7 +6,7 @@ questions from a fixed pool (with k = 3 or 7, hostile inputs included) and
 poll `/api/health` now and then, until the time is up. Every request must
 succeed (HTTP 200, no 503 "busy": the default gate admits 2 + 32 waiting)
 and every answer must equal the one the same `Assistant` gives a single
-caller in this process. The server's RSS before and after is printed and its
+caller in this process (scores within 1e-4: see helpers_reliability.same_answer). The server's RSS before and after is printed and its
 growth bounded; nothing here asserts on latency. Marked `soak`: deselect
 with -m "not soak" for the quick run.
 """
@@ -28,7 +28,7 @@ import httpx
 import psutil
 import pytest
 
-from helpers_reliability import REFERENCE_QUESTIONS, REPO, child_env, copy_index
+from helpers_reliability import REFERENCE_QUESTIONS, REPO, child_env, copy_index, same_answer
 
 pytestmark = pytest.mark.soak
 
@@ -123,7 +123,7 @@ def test_32_clients_for_60_seconds(server, assistant):
                     else:
                         question, k = rng.choice(pool), rng.choice(KS)
                         response = http.post("/api/ask", json={"question": question, "k": k})
-                        ok = response.status_code == 200 and response.json() == expected[question, k]
+                        ok = response.status_code == 200 and same_answer(response.json(), expected[question, k])
                         kind = "ask"
                     problem = None if ok else f"{kind}: HTTP {response.status_code} {response.text[:200]!r}"
                 except Exception as exc:  # a failed request, whatever the cause
