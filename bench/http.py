@@ -177,7 +177,10 @@ def http(ctx: Context) -> Section:
             s1.stop()
     si, sn, sg, s1 = summary(inproc), summary(noop), summary(gradio), summary(rest1)
     base = results[1]
-    sec.add(f"`python app.py` on 127.0.0.1 (default settings: 2 answers at once, 32 waiting, then 503 busy). "
+    from qa_web.settings import DEFAULT_CONCURRENCY, DEFAULT_QUEUE_SIZE
+
+    sec.add(f"`python app.py` on 127.0.0.1 (default settings: {DEFAULT_CONCURRENCY} questions in flight, encoded in "
+            f"shared batches, {DEFAULT_QUEUE_SIZE} waiting, then 503 busy). "
             f"Process start to first answer over HTTP: **{first_ms / 1000:.1f} s**. Every request is a distinct "
             "(question, k) pair, so no answer comes from the cache. The app has no no-op route; `GET /api/health` "
             "(a small JSON from memory, through the same middleware) stands in for one.", "")

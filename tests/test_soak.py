@@ -4,7 +4,7 @@
 session index. 32 client threads, each with its own HTTP connection, post
 questions from a fixed pool (with k = 3 or 7, hostile inputs included) and
 poll `/api/health` now and then, until the time is up. Every request must
-succeed (HTTP 200, no 503 "busy": the default gate admits 2 + 32 waiting)
+succeed (HTTP 200, no 503 "busy": the default gate admits 16 + 32 waiting)
 and every answer must equal the one the same `Assistant` gives a single
 caller in this process (scores within 1e-4: see helpers_reliability.same_answer). The server's RSS before and after is printed and its
 growth bounded; nothing here asserts on latency. Marked `soak`: deselect
