@@ -14,6 +14,12 @@ import sys
 from collections.abc import Sequence
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# The server's parallelism is several questions at once, one core each; thread
+# pools inside every library (OpenMP, BLAS, tokenizers) would fight them for the
+# two cores (bench/RESULTS.md, "Threads"). Set before numpy/torch are imported;
+# an operator's own value wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def create_app(assistant=None, settings=None):
