@@ -1,12 +1,14 @@
 """Dense search: several embedded "views" per passage in one FAISS index.
 
 Each passage is embedded as a whole (with its heading, so "Risks" context is
-in the vector), and each of its sentences on its own, so a question that
-matches one sentence of a long passage is not drowned by the rest. A
+in the vector), each of its sentences on its own, so a question that matches
+one sentence of a long passage is not drowned by the rest, and by its heading
+when it is the only passage of its section. A
 passage's dense score is the best cosine over its views. Cosine similarity =
 L2-normalised vectors in an inner-product index (``IndexFlatIP``). Past
 ``APPROXIMATE_FROM`` vectors an HNSW graph replaces exact search.
-This module builds and searches vectors; it does not tokenise or fuse.
+This module decides what to embed, builds the FAISS index and turns view hits
+into passage scores; it does not encode, tokenise or fuse.
 """
 
 from __future__ import annotations

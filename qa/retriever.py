@@ -2,8 +2,10 @@
 
 Steps (each can be switched off in ``RetrievalSettings`` so the eval can show
 what it buys): spelling correction against the corpus vocabulary; glossary
-expansion of lay terms; dense search over passage and sentence views; BM25
-over stemmed words; reciprocal rank fusion of the two rankings. The retriever
+expansion of lay terms; dense search over passage, sentence and heading views
+with the question also read without the document's topic words; BM25 over
+stemmed words; fusion of the two (cosine plus a share of the normalised BM25
+score by default, reciprocal rank fusion as the compared variant). The retriever
 ranks; it does not decide whether to answer (``scope.py``) or how to word the
 answer (``answer.py``).
 """
