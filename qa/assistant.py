@@ -27,7 +27,7 @@ from .errors import IndexCorrupt, IndexNotFound, IndexStale, QAError
 from .glossary import Glossary, load_glossary
 from .index_store import Index, build_index, current_folder, expected_manifest, load_index
 from .passages import ChunkingSettings, Passage
-from .retriever import RetrievalSettings, Retriever
+from .retriever import RetrievalSettings, Retriever, document_words
 from .scope import decide
 from .spelling import build_corrector, wordpiece_dictionary
 from .text import clean_question, fold, words
@@ -91,7 +91,8 @@ class Assistant:
     def with_settings(self, settings: RetrievalSettings) -> "Assistant":
         """Same model and index, other retrieval settings (for evaluation)."""
         current = self._loaded
-        retriever = Retriever(current.index, self.embedder, current.glossary, current.retriever.corrector, settings)
+        retriever = Retriever(current.index, self.embedder, current.glossary, current.retriever.corrector, settings,
+                              known_words=current.retriever.document_words)
         return Assistant(paths=self.paths, embedder=self.embedder, loaded=replace(current, retriever=retriever),
                          settings=settings, auto_refresh=self.auto_refresh)
 
@@ -248,7 +249,7 @@ def _load_or_build(files: list[CorpusFile], embedder: Embedder, index_dir: Path,
 def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: RetrievalSettings) -> _Loaded:
     """Glossary, warning signs, spelling and retriever for one loaded index."""
     glossary = load_glossary(corpus_dir)
-    corpus_words = {w for p in index.passages for w in words(f"{p.heading} {p.plain_text}")}
+    corpus_words = document_words(index.passages)
     vocab_file = embedder.path / "vocab.txt"
     dictionary = wordpiece_dictionary(vocab_file.read_text(encoding="utf-8")) if vocab_file.is_file() else set()
     corrector = build_corrector(corpus_words, glossary.words(), dictionary)
@@ -257,7 +258,7 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
         index=index,
         glossary=glossary,
         warning_signs=load_warning_signs(corpus_dir),
-        retriever=Retriever(index, embedder, glossary, corrector, settings),
+        retriever=Retriever(index, embedder, glossary, corrector, settings, known_words=corpus_words),
         guidance=answers.find_guidance(index.passages),
         question_headings=_question_headings(index.passages),
     )

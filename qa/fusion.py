@@ -17,8 +17,6 @@ def ranks(scores: np.ndarray) -> np.ndarray:
     """1-based rank of every item by descending score (ties share the best rank)."""
     scores = np.asarray(scores, dtype=np.float64)
     order = np.argsort(-scores, kind="stable")
-    result = np.empty(len(scores), dtype=np.float64)
-    result[order] = np.arange(1, len(scores) + 1)
     # ties: give every tied item the smallest rank of its group
     unique, first = np.unique(-scores[order], return_index=True)
     group = np.searchsorted(unique, -scores)

@@ -12,6 +12,7 @@ answer (``answer.py``).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,13 +95,20 @@ class Hit:
 TOPIC_SHARE = 0.3
 
 
-def topic_stems(index: Index) -> frozenset[str]:
-    """Stems that occur in at least ``TOPIC_SHARE`` of the passages."""
-    from collections import Counter
+def document_frequencies(passages: tuple[Passage, ...]) -> Counter:
+    """In how many passages each stem occurs."""
+    return Counter(t for p in passages for t in set(lexical_tokens(p.plain_text)))
 
-    counts = Counter(t for p in index.passages for t in set(lexical_tokens(p.plain_text)))
-    floor = max(2, TOPIC_SHARE * len(index.passages))
-    return frozenset(t for t, c in counts.items() if c >= floor)
+
+def topic_stems(frequencies: Counter, n_passages: int) -> frozenset[str]:
+    """Stems that occur in at least ``TOPIC_SHARE`` of the passages."""
+    floor = max(2, TOPIC_SHARE * n_passages)
+    return frozenset(t for t, c in frequencies.items() if c >= floor)
+
+
+def document_words(passages: tuple[Passage, ...]) -> frozenset[str]:
+    """Every word of the passages and their headings."""
+    return frozenset(w for p in passages for w in words(f"{p.heading} {p.plain_text}"))
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
@@ -124,12 +132,9 @@ MIN_SENTENCE_WORDS = 4
 RARE_MAX_PASSAGES = 2
 
 
-def rare_stems(index: Index) -> frozenset[str]:
+def rare_stems(frequencies: Counter) -> frozenset[str]:
     """Stems of at least 6 letters found in at most ``RARE_MAX_PASSAGES`` passages."""
-    from collections import Counter
-
-    counts = Counter(t for p in index.passages for t in set(lexical_tokens(p.plain_text)))
-    return frozenset(t for t, c in counts.items() if c <= RARE_MAX_PASSAGES and len(t) >= 6)
+    return frozenset(t for t, c in frequencies.items() if c <= RARE_MAX_PASSAGES and len(t) >= 6)
 
 
 class Retriever:
@@ -140,7 +145,11 @@ class Retriever:
         glossary: Glossary,
         corrector: SpellingCorrector,
         settings: RetrievalSettings = RetrievalSettings(),
+        *,
+        known_words: frozenset[str] | None = None,
     ) -> None:
+        """``known_words``: :func:`document_words` of the index, when the caller
+        already has it (it is the same for every setting)."""
         self.index = index
         self.embedder = embedder
         self.glossary = glossary
@@ -148,9 +157,10 @@ class Retriever:
         self.settings = settings
         self._kind = np.array([v.kind == "passage" for v in index.views])
         self._owner = np.array([v.passage for v in index.views], dtype=np.int64)
-        self._document_words = {w for p in index.passages for w in words(f"{p.heading} {p.plain_text}")}
-        self._topic_stems = topic_stems(index)
-        self._rare_stems = rare_stems(index)
+        self.document_words = known_words if known_words is not None else document_words(index.passages)
+        frequencies = document_frequencies(index.passages)
+        self._topic_stems = topic_stems(frequencies, len(index.passages))
+        self._rare_stems = rare_stems(frequencies)
         self._sentence_views: list[list[int]] = [[] for _ in index.passages]
         for j, view in enumerate(index.views):
             # A passage's own question heading is context, not an answer to highlight.
@@ -167,16 +177,18 @@ class Retriever:
             # passage repeats them most; drop them when the question has others.
             specific = [t for t in tokens if t not in self._topic_stems]
             tokens = specific or tokens
-        content = [w for w in words(corrected) if w not in FUNCTION_WORDS and lexical_tokens(w)]
+        question_words = words(corrected)
+        stems = {w: lexical_tokens(w) for w in question_words}
         matched_lay_words = set(words(" ".join(lay for lay, doc in self.glossary.entries if doc in added)))
         unknown = tuple(
-            w for w in content
-            if w not in self._document_words and w not in matched_lay_words and not self.index.lexical.known(lexical_tokens(w))
+            w for w in question_words
+            if w not in FUNCTION_WORDS and stems[w] and w not in self.document_words
+            and w not in matched_lay_words and not self.index.lexical.known(stems[w])
         )
         focused = ""
         if s.focus:
-            kept = [w for w in words(corrected) if not set(lexical_tokens(w)) & self._topic_stems]
-            if kept and len(kept) < len(words(corrected)) and any(lexical_tokens(w) for w in kept):
+            kept = [w for w in question_words if not set(stems[w]) & self._topic_stems]
+            if kept and len(kept) < len(question_words) and any(stems[w] for w in kept):
                 focused = " ".join(kept + list(added))
         return Query(question, corrected, added, tuple(tokens), unknown, focused)
 
