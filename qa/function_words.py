@@ -28,3 +28,25 @@ FUNCTION_WORDS = frozenset(
     feel feels thing stuff bit little big lot day days time times week weeks hour hours minute minutes
     """.split()
 )
+
+#: The grammar of a question, left out of BM25 on both sides: pronouns,
+#: auxiliaries and modals, determiners and the question words that never name
+#: what is asked ("what", "how", "why"). Matching them rewards passages for
+#: sounding like a question ("What conditions *can* a hip injection treat?")
+#: rather than for their topic. Kept out on purpose: "who", "when", "where"
+#: (they match the document's "Who Performs...", "When to Seek...") and
+#: prepositions with meaning ("after", "before", "during", "down").
+#: Forms before an apostrophe ("don" of "don't") are listed because the
+#: tokeniser cuts words there.
+GRAMMAR_WORDS = frozenset(
+    """
+    i me my mine myself we us our ours ourselves you your yours yourself yourselves he him his himself she her
+    hers herself it its itself they them their theirs themselves one
+    am is are was were be been being do does did doing done have has had having
+    can could will would shall should may might must
+    don doesn didn isn aren wasn weren won wouldn shouldn couldn hasn haven hadn ll ve re
+    a an the this that these those some any each every such
+    what which why how whether whatever
+    just really actually please ok okay so very
+    """.split()
+)

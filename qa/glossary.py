@@ -41,12 +41,21 @@ def load_glossary(corpus_dir: Path) -> Glossary:
     return Glossary(tuple(entries))
 
 
-def expansions(question: str, glossary: Glossary) -> list[str]:
-    """Document terms for every lay term found in the question, in glossary order."""
+def matches(question: str, glossary: Glossary) -> list[tuple[str, str]]:
+    """(lay term, document terms) for every lay term found in the question, in glossary order."""
     folded = f" {' '.join(re.findall(r'[a-z0-9-]+', fold(question).replace(chr(8217), chr(39)).replace(chr(39), '')))} "
-    added: list[str] = []
+    found: list[tuple[str, str]] = []
     for lay, doc in glossary.entries:
         lay_norm = " ".join(re.findall(r"[a-z0-9-]+", lay.replace("'", "")))
-        if f" {lay_norm} " in folded and doc not in added:
+        if f" {lay_norm} " in folded:
+            found.append((lay, doc))
+    return found
+
+
+def expansions(question: str, glossary: Glossary) -> list[str]:
+    """Document terms for every lay term found in the question, in glossary order."""
+    added: list[str] = []
+    for _, doc in matches(question, glossary):
+        if doc not in added:
             added.append(doc)
     return added

@@ -34,7 +34,9 @@ from .errors import IndexCorrupt, IndexNotFound, IndexStale
 from .lexical import LexicalIndex, lexical_tokens
 from .passages import ChunkingSettings, Passage, build_passages
 
-FORMAT_VERSION = 1
+#: Bumped whenever what is stored changes meaning (2: BM25 tokens drop the
+#: grammar words of qa.function_words), so an older index is rebuilt, not misread.
+FORMAT_VERSION = 2
 CURRENT = "current"
 BUILDS = "builds"
 log = logging.getLogger("qa.index")

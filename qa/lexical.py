@@ -15,9 +15,10 @@ import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
+from .function_words import GRAMMAR_WORDS
 from .text import words
 
-_STOPWORDS = frozenset(STOPWORDS_EN)
+_STOPWORDS = frozenset(STOPWORDS_EN) | GRAMMAR_WORDS
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ from .embedder import Embedder
 from .function_words import FUNCTION_WORDS
 from .dense import SEARCH_ALL_UP_TO, SEARCH_DEPTH, best_per_passage
 from .fusion import RRF_K, rrf
-from .glossary import Glossary, expansions
+from .glossary import Glossary, matches
 from .index_store import Index
 from .lexical import lexical_tokens
 from .passages import Passage
@@ -170,8 +170,13 @@ class Retriever:
     def analyse(self, question: str) -> Query:
         s = self.settings
         corrected = self.corrector.correct(question) if s.spelling else question
-        added = tuple(expansions(corrected, self.glossary)) if s.glossary else ()
-        tokens = lexical_tokens(" ".join((corrected, *added)))
+        found = matches(corrected, self.glossary) if s.glossary else []
+        added = tuple(dict.fromkeys(doc for _, doc in found))
+        matched_lay_words = set(words(" ".join(lay for lay, _ in found)))
+        # A lay word stands for its document terms: searching it too would
+        # match the document's other senses of it ("gel shots" for "shot").
+        kept_words = [w for w in words(corrected) if w not in matched_lay_words]
+        tokens = lexical_tokens(" ".join((*kept_words, *added)))
         if s.focus:
             # The document's topic words ("hip", "injection") favour whichever
             # passage repeats them most; drop them when the question has others.
@@ -179,7 +184,6 @@ class Retriever:
             tokens = specific or tokens
         question_words = words(corrected)
         stems = {w: lexical_tokens(w) for w in question_words}
-        matched_lay_words = set(words(" ".join(lay for lay, doc in self.glossary.entries if doc in added)))
         unknown = tuple(
             w for w in question_words
             if w not in FUNCTION_WORDS and stems[w] and w not in self.document_words

@@ -1,7 +1,8 @@
 """Gentle spelling correction for patient questions ("injecton" -> "injection").
 
 A word is left alone when it is a known English word (the model's own
-WordPiece vocabulary is the dictionary) or a corpus/glossary word; otherwise
+WordPiece vocabulary is the dictionary), a corpus/glossary word, or another
+form of one (same stem: "inject" beside the corpus's "injection"); otherwise
 it is replaced by the closest corpus or glossary word when one is close enough
 (difflib ratio >= ``CUTOFF``). Words shorter than ``MIN_LENGTH`` are never
 touched. Pure once built; it does not expand synonyms.
@@ -14,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from .lexical import lexical_tokens
+
 CUTOFF = 0.8
 MIN_LENGTH = 4
 
@@ -22,6 +25,7 @@ MIN_LENGTH = 4
 class SpellingCorrector:
     targets: tuple[str, ...]  # corpus and glossary words: what a typo may become
     dictionary: frozenset[str] = field(default_factory=frozenset)  # words never corrected
+    known_stems: frozenset[str] = field(default_factory=frozenset)  # stems of the targets
 
     def correct_word(self, word: str) -> str:
         return _correct(self, word)
@@ -36,13 +40,16 @@ def _correct(corrector: SpellingCorrector, word: str) -> str:
     lower = word.lower()
     if len(lower) < MIN_LENGTH or lower in corrector.dictionary or lower in corrector.targets:
         return word
+    if corrector.known_stems and set(lexical_tokens(lower)) & corrector.known_stems:
+        return word
     match = difflib.get_close_matches(lower, corrector.targets, n=1, cutoff=CUTOFF)
     return match[0] if match else word
 
 
 def build_corrector(corpus_words: set[str], glossary_words: set[str], dictionary: set[str]) -> SpellingCorrector:
     targets = tuple(sorted(w for w in corpus_words | glossary_words if len(w) >= MIN_LENGTH and w.isalpha()))
-    return SpellingCorrector(targets=targets, dictionary=frozenset(dictionary))
+    stems = frozenset(lexical_tokens(" ".join(targets)))
+    return SpellingCorrector(targets=targets, dictionary=frozenset(dictionary), known_stems=stems)
 
 
 def wordpiece_dictionary(vocab_text: str) -> set[str]:

@@ -114,3 +114,15 @@ def test_related_questions_are_document_questions(assistant):
     answer = assistant.ask("will the shot hurt?")
     assert 2 <= len(answer.related_questions) <= 3
     assert all(f"# {q}" in corpus for q in answer.related_questions)
+
+
+def test_glossary_lay_word_is_searched_as_its_document_terms(assistant):
+    """"shot" means injection here; BM25 must not also match the document's "gel shots"."""
+    glossary = dict(assistant.glossary.entries)
+    assert glossary.get("shot") == "injection"
+    query = assistant.retriever.analyse("can a shot give you an infection")
+    assert "shot" not in query.tokens
+    assert "infect" in query.tokens
+    assert "injection" in query.expansions
+    # the question's grammar ("can", "you") is no BM25 evidence either
+    assert not {"can", "you"} & set(query.tokens)

@@ -12,7 +12,7 @@ from qa import Assistant
 from qa.corpus import read_corpus
 from qa.embedder import Embedder
 from qa.errors import IndexCorrupt, IndexNotFound, IndexStale
-from qa.index_store import CURRENT, current_folder, expected_manifest, load_index
+from qa.index_store import CURRENT, FORMAT_VERSION, current_folder, expected_manifest, load_index
 from qa.passages import ChunkingSettings
 
 from conftest import CORPUS_DIR
@@ -20,7 +20,7 @@ from conftest import CORPUS_DIR
 
 def test_manifest_records_what_made_the_index(built_index_dir):
     manifest = json.loads((current_folder(built_index_dir) / "manifest.json").read_text())
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["model"]["dimension"] == 384 and manifest["model"]["fingerprint"]
     assert manifest["chunking"]["max_words"] == 120
     assert manifest["corpus"][0]["name"] == "hip_injections.md" and len(manifest["corpus"][0]["sha256"]) == 64

@@ -160,3 +160,16 @@ def test_micro_batcher_hands_errors_to_the_callers():
 
     with pytest.raises(RuntimeError, match="exploded"):
         MicroBatcher(broken).encode(["x"])
+
+
+def test_spelling_leaves_other_forms_of_corpus_words_alone():
+    c = build_corrector({"injected", "injection", "anesthetic"}, set(), set())
+    assert c.correct("why inject dye") == "why inject dye"
+    assert c.correct("injecton anesthetik") == "injection anesthetic"
+
+
+def test_bm25_tokens_drop_question_grammar_but_keep_meaningful_words():
+    from qa.lexical import lexical_tokens
+
+    assert lexical_tokens("What can you do for my hip?") == ["hip"]
+    assert lexical_tokens("Who does it, and when, after the shot?") == ["who", "when", "after", "shot"]
