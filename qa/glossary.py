@@ -10,6 +10,7 @@ not correct spelling or search.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,15 +42,36 @@ def load_glossary(corpus_dir: Path) -> Glossary:
     return Glossary(tuple(entries))
 
 
-def matches(question: str, glossary: Glossary) -> list[tuple[str, str]]:
-    """(lay term, document terms) for every lay term found in the question, in glossary order."""
-    folded = f" {' '.join(re.findall(r'[a-z0-9-]+', fold(question).replace(chr(8217), chr(39)).replace(chr(39), '')))} "
+def matches(
+    question: str, glossary: Glossary, *, document_phrase: Callable[[str, str], bool] | None = None
+) -> list[tuple[str, str]]:
+    """(lay term, document terms) for every lay term found in the question, in glossary order.
+
+    Lay terms match as whole words in order, singular or plural alike, so one
+    row covers "gel shot" and "gel shots". (Stems would be too loose: "pain"
+    would match the row for "painful".) ``document_phrase(lay_term, question)``,
+    when given, vetoes a match where the question uses the word in a phrase of
+    the document's own: "sports" is lay for exercise, but "sports medicine
+    doctors" are the document's "sports medicine physicians".
+    """
+    asked = _lay_words(question)
     found: list[tuple[str, str]] = []
     for lay, doc in glossary.entries:
-        lay_norm = " ".join(re.findall(r"[a-z0-9-]+", lay.replace("'", "")))
-        if f" {lay_norm} " in folded:
+        if _contains(asked, _lay_words(lay)) and not (document_phrase and document_phrase(lay, question)):
             found.append((lay, doc))
     return found
+
+
+def _lay_words(text: str) -> list[str]:
+    """Folded words, apostrophes dropped ("don't" -> "dont"), plurals made singular."""
+    plain = re.findall(r"[a-z0-9]+", fold(text).replace("\u2019", "").replace("'", ""))
+    return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in plain]
+
+
+def _contains(tokens: list[str], part: list[str]) -> bool:
+    """Does ``part`` (non-empty) occur in ``tokens`` as a contiguous run?"""
+    n = len(part)
+    return n > 0 and any(tokens[i : i + n] == part for i in range(len(tokens) - n + 1))
 
 
 def expansions(question: str, glossary: Glossary) -> list[str]:

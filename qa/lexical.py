@@ -32,6 +32,12 @@ def lexical_tokens(text: str) -> list[str]:
     return _stemmer().stemWords([w for w in kept if w and w not in _STOPWORDS])
 
 
+def word_pairs(text: str) -> set[tuple[str, str]]:
+    """Stems of every two adjacent content words ("sports medicine" -> ("sport", "medicin"))."""
+    stems = [lexical_tokens(w) for w in words(text)]
+    return {(a[0], b[0]) for a, b in zip(stems, stems[1:]) if a and b}
+
+
 class LexicalIndex:
     """A BM25 index over documents given as token lists, one per passage."""
 

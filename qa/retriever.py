@@ -23,7 +23,7 @@ from .dense import SEARCH_ALL_UP_TO, SEARCH_DEPTH, best_per_passage
 from .fusion import RRF_K, rrf
 from .glossary import Glossary, matches
 from .index_store import Index
-from .lexical import lexical_tokens
+from .lexical import lexical_tokens, word_pairs
 from .passages import Passage
 from .spelling import SpellingCorrector
 from .text import words
@@ -161,6 +161,7 @@ class Retriever:
         frequencies = document_frequencies(index.passages)
         self._topic_stems = topic_stems(frequencies, len(index.passages))
         self._rare_stems = rare_stems(frequencies)
+        self._document_pairs = frozenset().union(*(word_pairs(p.plain_text) for p in index.passages))
         self._sentence_views: list[list[int]] = [[] for _ in index.passages]
         for j, view in enumerate(index.views):
             # A passage's own question heading is context, not an answer to highlight.
@@ -170,13 +171,12 @@ class Retriever:
     def analyse(self, question: str) -> Query:
         s = self.settings
         corrected = self.corrector.correct(question) if s.spelling else question
-        found = matches(corrected, self.glossary) if s.glossary else []
+        found = matches(corrected, self.glossary, document_phrase=self._in_document_phrase) if s.glossary else []
         added = tuple(dict.fromkeys(doc for _, doc in found))
-        matched_lay_words = set(words(" ".join(lay for lay, _ in found)))
+        lay_stems = set(lexical_tokens(" ".join(lay for lay, _ in found)))
         # A lay word stands for its document terms: searching it too would
         # match the document's other senses of it ("gel shots" for "shot").
-        kept_words = [w for w in words(corrected) if w not in matched_lay_words]
-        tokens = lexical_tokens(" ".join((*kept_words, *added)))
+        tokens = [t for t in lexical_tokens(corrected) if t not in lay_stems] + lexical_tokens(" ".join(added))
         if s.focus:
             # The document's topic words ("hip", "injection") favour whichever
             # passage repeats them most; drop them when the question has others.
@@ -187,7 +187,7 @@ class Retriever:
         unknown = tuple(
             w for w in question_words
             if w not in FUNCTION_WORDS and stems[w] and w not in self.document_words
-            and w not in matched_lay_words and not self.index.lexical.known(stems[w])
+            and not set(stems[w]) & lay_stems and not self.index.lexical.known(stems[w])
         )
         focused = ""
         if s.focus:
@@ -195,6 +195,18 @@ class Retriever:
             if kept and len(kept) < len(question_words) and any(stems[w] for w in kept):
                 focused = " ".join(kept + list(added))
         return Query(question, corrected, added, tuple(tokens), unknown, focused)
+
+    def _in_document_phrase(self, lay: str, question: str) -> bool:
+        """Is ``lay`` used in the question next to a word it also stands next to in the document?"""
+        lay_stems = lexical_tokens(lay)
+        if not lay_stems:
+            return False
+        asked = word_pairs(question)
+        return any(
+            pair in self._document_pairs and pair not in word_pairs(lay)
+            for pair in asked
+            if pair[0] in lay_stems or pair[1] in lay_stems
+        )
 
     def search(self, question: str, *, k: int = 3) -> tuple[Query, list[Hit]]:
         query = self.analyse(question)

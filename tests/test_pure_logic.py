@@ -173,3 +173,21 @@ def test_bm25_tokens_drop_question_grammar_but_keep_meaningful_words():
 
     assert lexical_tokens("What can you do for my hip?") == ["hip"]
     assert lexical_tokens("Who does it, and when, after the shot?") == ["who", "when", "after", "shot"]
+
+
+def test_word_pairs_are_adjacent_content_stems():
+    from qa.lexical import word_pairs
+
+    assert word_pairs("Sports medicine physicians") == {("sport", "medicin"), ("medicin", "physician")}
+    assert word_pairs("the shot") == set()
+
+
+def test_glossary_matches_whole_words_singular_or_plural():
+    from qa.glossary import Glossary, matches
+
+    glossary = Glossary((("gel shot", "hyaluronic acid"), ("painful", "pain"), ("band-aid", "bandage")))
+    found = [lay for lay, _ in matches("How long do gel shots last? Need a band-aid?", glossary)]
+    assert found == ["gel shot", "band-aid"]
+    assert matches("my hip pain", glossary) == []  # a stem match would wrongly fire "painful"
+    vetoed = matches("gel shots", glossary, document_phrase=lambda lay, q: lay == "gel shot")
+    assert vetoed == []
