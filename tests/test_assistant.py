@@ -66,6 +66,7 @@ def test_out_of_scope_abstains_plainly(assistant, question):
     ("I can't feel my leg since the injection", False),
     ("I'm having trouble breathing after my injection", True),
     ("my face is swelling up after the shot", True),
+    ("hip shot last week, now running a temp and the area is really red and puffy", False),
 ])
 def test_warning_signs_lead_with_seek_medical_attention(assistant, question, emergency):
     answer = assistant.ask(question)
@@ -76,7 +77,7 @@ def test_warning_signs_lead_with_seek_medical_attention(assistant, question, eme
 
 
 @pytest.mark.parametrize("question", ["what are the signs of infection?", "will I be numb afterwards?",
-                                      "is bleeding a risk?"])
+                                      "is bleeding a risk?", "is the relief only temporary?"])
 def test_informational_questions_are_not_urgent(assistant, question):
     answer = assistant.ask(question)
     assert not answer.urgent and not answer.abstained
