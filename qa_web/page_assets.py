@@ -1,8 +1,8 @@
-"""The chat's CSS and the two small browser scripts, kept apart from the layout.
+"""The chat's CSS and its small browser scripts, kept apart from the layout.
 
 Plain strings only: the CSS styles the classes `qa_web.render` emits, and the
-scripts only scroll the chat and fix accessible names. Nothing here talks to
-the server or loads anything from another site.
+scripts only scroll the chat, fix accessible names and make the copy button
+copy text. Nothing here talks to the server or loads anything from another site.
 """
 
 # After an answer arrives, scroll the chat so the new question and the start of
@@ -30,6 +30,50 @@ ACCESSIBLE_NAMES_JS = """() => {
   scan();
 }"""
 
+# Gradio's per-message copy button copies the message's raw content, which here
+# is HTML source: tags, entities such as &amp;, and a patient's question still
+# escaped. Copy what the bubble shows instead, as plain text: the warning or
+# lead-in, then each quoted passage after its "Source:" line. Folded extras (the
+# document view, a non-answer's nearest passages) are left out. The listener
+# runs in the capture phase, before Gradio's own handler, which it stops.
+COPY_AS_TEXT_JS = """() => {
+  if (window.__qaCopyAsText) return;
+  window.__qaCopyAsText = true;
+  const PARTS = '.qa-notice, .qa-lead, .qa-source, .qa-quote, .qa-best-line';
+  const textOf = (message) => {
+    const parts = [...message.querySelectorAll(PARTS)].filter((el) => !el.closest('details'));
+    return (parts.length ? parts : [message]).map((el) => el.innerText.trim()).filter(Boolean).join('\\n\\n');
+  };
+  const write = async (text) => {
+    if (navigator.clipboard && window.isSecureContext) {
+      try { await navigator.clipboard.writeText(text); return true; } catch (e) { /* try the old way */ }
+    }
+    // Plain http has no Clipboard API: put the text on a one-off copy event.
+    const put = (e) => { e.clipboardData.setData('text/plain', text); e.preventDefault(); };
+    document.addEventListener('copy', put, true);
+    try { return document.execCommand('copy'); } finally { document.removeEventListener('copy', put, true); }
+  };
+  const flag = (button) => {  // what Gradio's button would show: a tick and "Copied message" for 2 s
+    if (!('qaCopied' in button.dataset)) button.dataset.qaLabel = button.getAttribute('aria-label') || '';
+    button.dataset.qaCopied = '';
+    button.setAttribute('aria-label', 'Copied message');
+    clearTimeout(button.qaTimer);
+    button.qaTimer = setTimeout(() => {
+      delete button.dataset.qaCopied;
+      button.setAttribute('aria-label', button.dataset.qaLabel);
+    }, 2000);
+  };
+  window.addEventListener('click', (event) => {
+    // Copy is the only button beside a message (ui.build_blocks turns on no likes, retry, undo, edit or downloads).
+    const button = event.target.closest && event.target.closest('#qa-chat .message-buttons button');
+    const row = button && button.closest('.message-buttons').previousElementSibling;
+    if (!row || !row.classList.contains('message-row')) return;
+    event.stopImmediatePropagation();
+    const messages = row.querySelectorAll('[data-testid="bot"], [data-testid="user"]');
+    write([...messages].map(textOf).join('\\n\\n')).then((ok) => ok && flag(button));
+  }, true);
+}"""
+
 CSS = """
 .qa-disclaimer { font-size: 0.9em; padding: 0.5em 0.75em; border-left: 4px solid var(--color-accent); background: var(--background-fill-secondary); margin: 0; }
 .qa-source { font-weight: 600; font-size: 0.9em; margin: 0.75em 0 0.25em 0; }
@@ -50,6 +94,9 @@ mark.qa-in-context { background: #e0f2fe; color: #1f2937; }
 #qa-chat .user .message-content { white-space: pre-wrap; overflow-wrap: anywhere; }
 .qa-label { font-size: 0.9em; font-weight: 600; margin: 0.25em 0 0 0; }
 .qa-buttons button { white-space: normal; text-align: left; }
+#qa-chat .message-buttons button[data-qa-copied] { position: relative; }
+#qa-chat .message-buttons button[data-qa-copied] svg { visibility: hidden; }
+#qa-chat .message-buttons button[data-qa-copied]::after { content: "\\2713"; position: absolute; inset: 0; display: flex; align-items: center; justify-content: center; }
 """
 
 # The embed must fit a 400x600 iframe: less padding, smaller buttons, no headings.

@@ -17,7 +17,7 @@ from functools import lru_cache
 import gradio as gr
 
 from . import render
-from .page_assets import ACCESSIBLE_NAMES_JS, CSS, EMBED_CSS, SCROLL_TO_TURN_JS  # noqa: F401  (re-exported)
+from .page_assets import ACCESSIBLE_NAMES_JS, COPY_AS_TEXT_JS, CSS, EMBED_CSS, SCROLL_TO_TURN_JS  # noqa: F401  (re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +156,8 @@ def build_blocks(service: ChatService, *, compact: bool = False) -> gr.Blocks:
             )
         # The chat's own clear button empties the server-side history too.
         chatbot.clear(lambda: [], outputs=[history], api_visibility="private")
+        # The copy button beside a message copies its text, not its HTML (browser-side only).
+        blocks.load(None, js=COPY_AS_TEXT_JS, api_visibility="private")
 
         def ask_api(question: str, k: int = 3) -> dict:
             """Answer a patient's question; returns Answer.to_dict() (see POST /api/ask)."""

@@ -3,11 +3,14 @@
 Playwright drives Debian's /usr/bin/chromium (no browser download); the tests
 skip only when that binary is missing. Screenshots go to the artifacts folder
 ($TEST_ARTIFACTS_DIR or a tmp dir); set UPDATE_DOCS_SCREENSHOTS=1 to refresh
-docs/screenshot-chat.png as well. No test asserts on timing.
+docs/screenshot-chat.png as well. No test asserts on timing. The copy tests
+read the real clipboard: their context is granted clipboard permissions for
+the server's origin.
 """
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlparse
 
 import pytest
@@ -30,6 +33,25 @@ INJECTIONS = (
     "![x](http://example.com/t.png) hip injection",
     "<script>window.__xss=1</script>[click](javascript:alert(1)) <iframe src=http://example.com/></iframe>",
 )
+# Gradio puts a message's buttons in the element right after the message's row.
+COPY_BUTTON = (
+    'xpath=ancestor::div[contains(@class,"message-row")]'
+    '/following-sibling::div[contains(@class,"message-buttons")][1]//button'
+)
+NOTHING_COPIED = "(nothing copied yet)"
+# The clipboard once it holds something else (a copy is asynchronous), or as it
+# is after 10 s; wait_for_function would not await readText's promise.
+READ_NEW_CLIPBOARD_JS = """async (before) => {
+  const until = Date.now() + 10000;
+  let text = await navigator.clipboard.readText();
+  while (text === before && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    text = await navigator.clipboard.readText();
+  }
+  return text;
+}"""
+HTML_TAG = re.compile(r"<[a-z/!][^>]*>", re.IGNORECASE)
+HTML_ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+);", re.IGNORECASE)
 
 
 @pytest.fixture(scope="module")
@@ -241,3 +263,67 @@ def test_questions_asked_in_the_chat_are_not_logged_or_stored(chat, web_server):
     # Nothing about the conversation is kept in the browser either.
     stored = chat.page.evaluate("JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")
     assert marker not in stored
+
+
+@pytest.fixture
+def clipboard_context(browser, web_server):
+    """A browser context that may read and write the clipboard on the server's origin."""
+    context = browser.new_context(viewport={"width": 1100, "height": 1000})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web_server.base_url)
+    yield context
+    context.close()
+
+
+def copy_and_read(message, *, reader) -> str:
+    """Click the copy button of `message` and return what landed on the clipboard
+    (read in `reader`, a page on the server's origin)."""
+    reader.evaluate("text => navigator.clipboard.writeText(text)", NOTHING_COPIED)
+    message.locator(COPY_BUTTON).click()
+    return reader.evaluate(READ_NEW_CLIPBOARD_JS, NOTHING_COPIED)
+
+
+def test_copy_button_copies_the_answer_as_plain_text(clipboard_context, web_server):
+    page = clipboard_context.new_page()
+    page.goto(web_server.base_url + "/")
+    answer = ask(page, "What are the risks of a hip injection?")
+    answer.locator(".qa-source").first.wait_for()
+    assert answer.locator(COPY_BUTTON).count() == 1  # copy is the only button beside a message
+    copied = copy_and_read(answer, reader=page)
+    # Gradio's own handler copied the HTML source:
+    # '<div class="qa-turn qa-answer"><p class="qa-lead">Here is what the clinic&#x27;s ...'
+    assert not HTML_TAG.search(copied), copied[:300]
+    assert not HTML_ENTITY.search(copied), copied[:300]
+    # Exactly what the bubble shows, part by part: the lead-in, then each source line and its quote.
+    expected = [answer.locator(".qa-lead").inner_text()]
+    for passage in answer.locator(".qa-passage").all():
+        expected += [passage.locator(".qa-source").inner_text(), passage.locator(".qa-quote").inner_text()]
+    assert copied == "\n\n".join(text.strip() for text in expected)
+    assert copied.startswith("Here is what the clinic's hip injection guide says:")
+    assert answer.locator("mark.qa-best").first.inner_text() in copied
+    # The folded document view is not part of the copy.
+    assert "Show this in the clinic's document" not in copied
+
+
+def test_copy_button_copies_the_question_as_typed(clipboard_context, web_server):
+    page = clipboard_context.new_page()
+    page.goto(web_server.base_url + "/")
+    question = 'Is it safe? <b>&amp;</b> "double" \'single\' & é – 😊'
+    ask(page, question)
+    # Gradio's own handler copied the escaped source: 'Is it safe? &lt;b&gt;&amp;amp;&lt;/b&gt; ...'
+    assert copy_and_read(user_messages(page).nth(0), reader=page) == question
+
+
+def test_copy_button_copies_text_without_the_clipboard_api(clipboard_context, web_server):
+    """Over plain http (not localhost) there is no navigator.clipboard; copying still gives text."""
+    reader = clipboard_context.new_page()  # reads the clipboard the other page writes
+    reader.goto(web_server.base_url + "/api/health")
+    page = clipboard_context.new_page()
+    page.add_init_script("Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined})")
+    page.goto(web_server.base_url + "/")
+    answer = ask(page, "Is the procedure painful?")
+    answer.locator(".qa-source").first.wait_for()
+    # Gradio's own handler called navigator.clipboard.writeText here and copied nothing.
+    copied = copy_and_read(answer, reader=reader)
+    assert copied.startswith(answer.locator(".qa-lead").inner_text().strip())
+    assert answer.locator(".qa-source").first.inner_text() in copied
+    assert not HTML_TAG.search(copied), copied[:300]
