@@ -20,6 +20,8 @@ from typing import Any
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _TAG = re.compile(r"(<[^>]*>)")
 _HEADING_LINE = re.compile(r"^ {0,3}#{1,6}[ \t]+\S.*$", re.MULTILINE)
+# What opens a Markdown block line: heading hashes, list bullets and numbers, quotes.
+_BLOCK_PREFIX = re.compile(r"(?: {0,3}(?:#{1,6}|[-*+]|\d{1,9}[.)]|>)[ \t]+)+")
 # Between two characters of a plain-text sentence the Markdown may hold
 # emphasis or code markers that strip_markdown removed.
 _MARKERS = r"[*_`]*"
@@ -86,6 +88,11 @@ def highlight_markdown(markdown: str, span: tuple[int, int] | None, *, css_class
     if span is None:
         return markdown_to_html(markdown)
     start, end = span
+    if start == 0 or markdown[start - 1] == "\n":
+        # A highlight that opens a line opens after the line's block syntax
+        # ("### ", "- "), or the sentinel would hide the heading or list item.
+        prefix = _BLOCK_PREFIX.match(markdown, start)
+        start = min(prefix.end(), end) if prefix else start
     marked = markdown[:start] + _OPEN + markdown[start:end] + _CLOSE + markdown[end:]
     return _wrap_marked(_markdown().render(marked), css_class)
 

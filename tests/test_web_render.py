@@ -125,3 +125,24 @@ def test_blocked_routes(path):
 )
 def test_routes_the_app_needs_stay_open(path):
     assert not BLOCKED_PATH.search(path)
+
+
+@pytest.mark.parametrize("prefix,tag", [("### ", "<h3>"), ("- ", "<li>"), ("1. ", "<li>"), ("> ", "<blockquote>")])
+def test_highlight_that_opens_a_line_keeps_its_block(prefix, tag):
+    """A FAQ passage starts with its "### question" heading: marking it must not
+    turn the heading (or a list item) into a paragraph of literal "###"."""
+    markdown = f"Intro.\n\n{prefix}What are the potential risks?\nMore text."
+    start = markdown.index(prefix)
+    html = render.highlight_markdown(markdown, (start, len(markdown)))
+    assert tag in html
+    assert prefix.strip() not in html.replace("<", " ").replace(">", " ").split()
+    assert '<mark class="qa-best">What are the potential risks?' in html
+
+
+def test_context_of_a_faq_passage_shows_its_heading_as_a_heading():
+    document = "## FAQ\n\n### Is imaging used?\nYes, most are guided.\n\n### Who does it?\nDoctors.\n"
+    start = document.index("### Is imaging")
+    text = "### Is imaging used?\nYes, most are guided."
+    html = render.context_html(document, {"start": start, "end": start + len(text), "text": text})
+    assert html is not None and "###" not in html
+    assert '<h3><mark class="qa-in-context">Is imaging used?</mark></h3>' in html
