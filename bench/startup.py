@@ -2,8 +2,12 @@
 
 4. A new Python process that loads the assistant (index already built) and
    answers one question, beside a process that only imports the libraries
-   it needs; runs alternate. The child prints wall-clock stamps, so the time
-   splits into interpreter + imports, loading, and the first answer.
+   it needs with the encoder backend in use (onnxruntime and tokenizers, or
+   torch and sentence-transformers); runs alternate. Both children get the
+   bench's backend in ``QA_ENCODER`` and, for ONNX, find the export the
+   bench's own assistant made, so the cold start never includes an export.
+   The child prints wall-clock stamps, so the time splits into interpreter +
+   imports, loading, and the first answer.
 5. ``build_index`` on the real corpus beside bare ``encode`` of the same
    view texts, alternating. This module starts no servers.
 """
@@ -18,33 +22,45 @@ from bench import plots
 from bench.context import PYTHON, REPO, Context
 from bench.stats import Check, Section, ratio, summary, timed
 
-IMPORTS = "import numpy, torch, sentence_transformers, faiss, bm25s, Stemmer"
-BARE = f"import time; {IMPORTS}; print(time.time())"
-COLD = (
-    "import time, json; t = {'interpreter': time.time()}\n"
-    f"{IMPORTS}; import qa.assistant; t['imports'] = time.time()\n"
-    "from qa import Assistant; a = Assistant.load(rebuild='never'); t['loaded'] = time.time()\n"
-    "a.ask('What is a hip injection?'); t['answered'] = time.time()\n"
-    "print(json.dumps(t))\n"
-)
+#: What each encoder backend needs imported to answer, besides the standard library.
+IMPORTS = {
+    "onnx": "import numpy, onnxruntime, tokenizers, faiss, bm25s, Stemmer",
+    "torch": "import numpy, torch, sentence_transformers, faiss, bm25s, Stemmer",
+}
 
 
-def _run_child(ctx: Context, code: str) -> tuple[float, str]:
+def bare_code(imports: str) -> str:
+    return f"import time; {imports}; print(time.time())"
+
+
+def cold_code(imports: str) -> str:
+    return (
+        "import time, json; t = {'interpreter': time.time()}\n"
+        f"{imports}; import qa.assistant; t['imports'] = time.time()\n"
+        "from qa import Assistant; a = Assistant.load(rebuild='never'); t['loaded'] = time.time()\n"
+        "a.ask('What is a hip injection?'); t['answered'] = time.time()\n"
+        "print(json.dumps(t))\n"
+    )
+
+
+def _run_child(ctx: Context, code: str, backend: str) -> tuple[float, str]:
     spawn = time.time()
-    out = subprocess.run([PYTHON, "-c", code], env=ctx.child_env(), cwd=REPO, capture_output=True, text=True, timeout=600)
+    out = subprocess.run([PYTHON, "-c", code], env=ctx.child_env(QA_ENCODER=backend), cwd=REPO, capture_output=True,
+                         text=True, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"child failed ({out.returncode}): {out.stderr[-800:]}")
     return spawn, out.stdout.strip().splitlines()[-1]
 
 
 def coldstart(ctx: Context) -> Section:
-    ctx.assistant  # make sure the index exists, so the child only loads it
+    backend = ctx.assistant.embedder.backend  # the index and any ONNX export exist now: children only load
+    imports = IMPORTS[backend]
     reps = 2 if ctx.quick else 3
     bare_ms, cold = [], []
     for i in range(reps):
         order = ("bare", "cold") if i % 2 == 0 else ("cold", "bare")
         for kind in order:
-            spawn, line = _run_child(ctx, BARE if kind == "bare" else COLD)
+            spawn, line = _run_child(ctx, bare_code(imports) if kind == "bare" else cold_code(imports), backend)
             if kind == "bare":
                 bare_ms.append((float(line) - spawn) * 1000)
             else:
@@ -56,17 +72,18 @@ def coldstart(ctx: Context) -> Section:
              for prev, name in (("interpreter", "imports"), ("imports", "loaded"), ("loaded", "answered"))}
     steps["interpreter start"] = summary([c["interpreter"] for c in cold])["p50"]
     sec = Section("coldstart", "4. Cold start")
-    sec.add(f"{reps} runs each, alternating. Bare imports: `python -c \"{IMPORTS}\"` from spawn to the end of the "
-            "imports. Cold start: spawn to the first answer of `Assistant.load()` + `ask()` with the index already built.", "")
+    sec.add(f"{reps} runs each, alternating, encoder backend {backend}. Bare imports: `python -c \"{imports}\"` from "
+            "spawn to the end of the imports. Cold start: spawn to the first answer of `Assistant.load()` + `ask()` "
+            "with the index (and the ONNX export) already made.", "")
     sec.table(["", "median ms", "ratio to bare imports"],
               [["bare imports", sb["p50"], 1.0], ["process start → first answer", first["p50"], ratio(first["p50"], sb["p50"])]])
     sec.add("Cold start split (medians): interpreter start, imports (the same libraries plus `qa`), "
-            "`Assistant.load()` (read and verify index, load model weights, spelling dictionary), first `ask()`:", "")
+            "`Assistant.load()` (read and verify index, load and check the encoder, spelling dictionary), first `ask()`:", "")
     sec.table(["step", "ms"], [["interpreter start", steps["interpreter start"]], ["imports", steps["imports"]],
                                ["Assistant.load()", steps["loaded"]], ["first ask()", steps["answered"]]])
     sec.checks.append(Check("cold start ≤ 1.5× bare import time", ratio(first["p50"], sb["p50"]), 1.5,
                             f"{first['p50']:.0f} ms vs {sb['p50']:.0f} ms"))
-    sec.numbers = {"bare": sb, "first_answer": first, "steps": steps}
+    sec.numbers = {"bare": sb, "first_answer": first, "steps": steps, "backend": backend}
     return sec
 
 
@@ -91,7 +108,8 @@ def build(ctx: Context) -> Section:
     sb, se = summary(build_ms), summary(enc_ms)
     sec = Section("build", "5. Index build")
     sec.add(f"Real corpus: {len(passages)} passages, {len(texts)} embedded views (passages + their sentences). "
-            f"{reps} runs each, alternating; `encode` is bare `Embedder.encode` of exactly the texts the build embeds.", "")
+            f"{reps} runs each, alternating; `encode` is bare `Embedder.encode` ({a.embedder.backend}) of exactly the "
+            "texts the build embeds.", "")
     sec.table(["", "median ms", "passages/s", "views/s", "ratio to encode"],
               [["`build_index()`", sb["p50"], len(passages) / sb["p50"] * 1000, len(texts) / sb["p50"] * 1000, ratio(sb["p50"], se["p50"])],
                ["bare encode of the views", se["p50"], len(passages) / se["p50"] * 1000, len(texts) / se["p50"] * 1000, 1.0]])

@@ -32,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
               python -m qa ask --json -k 5 "..."      the answer as JSON (Answer.to_dict())
               python -m qa check                      is the index current and intact?
 
-            environment: {ENV_CORPUS_DIR}, {ENV_INDEX_DIR}, {ENV_MODEL_PATH} (same as the flags)"""
+            environment: {ENV_CORPUS_DIR}, {ENV_INDEX_DIR}, {ENV_MODEL_PATH} (same as the flags);
+              QA_ENCODER=auto|onnx|torch  encoder backend (default auto: ONNX Runtime, else PyTorch)
+              QA_ENCODER_CACHE=DIR        where the one-time ONNX export is kept (default: index/encoders/)"""
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -103,7 +105,8 @@ def _check(args, locations) -> int:
     embedder = Embedder(paths.model_path)
     expected = expected_manifest(read_corpus(paths.corpus_dir), embedder, ChunkingSettings())
     index = load_index(paths.index_dir, expected=expected, dimension=embedder.dimension)
-    print(f"ok: {len(index.passages)} passages, built {index.manifest['built_at']} with {index.manifest['model']['name']}")
+    print(f"ok: {len(index.passages)} passages, built {index.manifest['built_at']} with {index.manifest['model']['name']}"
+          f" (encoder backend: {embedder.backend})")
     return 0
 
 

