@@ -250,6 +250,10 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
     """Glossary, warning signs, spelling and retriever for one loaded index."""
     glossary = load_glossary(corpus_dir)
     corpus_words = document_words(index.passages)
+    warning_signs = load_warning_signs(corpus_dir)
+    # Words of the clinic's warning signs are topics it answers ("swollen",
+    # "temperature"), even where the document words them otherwise.
+    known_words = corpus_words | {w for sign in warning_signs for w in words(sign.term)}
     vocab_file = embedder.path / "vocab.txt"
     dictionary = wordpiece_dictionary(vocab_file.read_text(encoding="utf-8")) if vocab_file.is_file() else set()
     corrector = build_corrector(corpus_words, glossary.words(), dictionary)
@@ -257,8 +261,8 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
     return _Loaded(
         index=index,
         glossary=glossary,
-        warning_signs=load_warning_signs(corpus_dir),
-        retriever=Retriever(index, embedder, glossary, corrector, settings, known_words=corpus_words),
+        warning_signs=warning_signs,
+        retriever=Retriever(index, embedder, glossary, corrector, settings, known_words=known_words),
         guidance=answers.find_guidance(index.passages),
         question_headings=_question_headings(index.passages),
     )

@@ -26,6 +26,11 @@ FUNCTION_WORDS = frozenset(
     without won't would wouldn't yeah yes yet you you'd you'll you're you've your yours yourself yourselves
     happen happens happened happening come comes coming came know knew let's mean means look looks looking
     feel feels thing stuff bit little big lot day days time times week weeks hour hours minute minutes
+    cant dont doesnt didnt isnt arent wasnt werent wont wouldnt shouldnt couldnt hasnt havent hadnt
+    youre theyre thats whats theres hes shes
+    hi hello hey hiya thanks thank cheers
+    today tonight tomorrow yesterday morning afternoon evening night ago hr hrs min mins sec secs
+    monday tuesday wednesday thursday friday saturday sunday
     """.split()
 )
 

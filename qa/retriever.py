@@ -186,7 +186,7 @@ class Retriever:
         stems = {w: lexical_tokens(w) for w in question_words}
         unknown = tuple(
             w for w in question_words
-            if w not in FUNCTION_WORDS and stems[w] and w not in self.document_words
+            if w not in FUNCTION_WORDS and not w.isdigit() and stems[w] and w not in self.document_words
             and not set(stems[w]) & lay_stems and not self.index.lexical.known(stems[w])
         )
         focused = ""

@@ -67,6 +67,8 @@ def test_out_of_scope_abstains_plainly(assistant, question):
     ("I'm having trouble breathing after my injection", True),
     ("my face is swelling up after the shot", True),
     ("hip shot last week, now running a temp and the area is really red and puffy", False),
+    ("I'm struggling to breathe after the shot", True),
+    ("my leg keeps giving way since yesterday's injection", False),
 ])
 def test_warning_signs_lead_with_seek_medical_attention(assistant, question, emergency):
     answer = assistant.ask(question)
@@ -140,3 +142,11 @@ def test_glossary_skips_a_lay_word_used_in_a_document_phrase(assistant):
     # "gel shot" is the document's phrase for hyaluronic acid: the "shot" entry stays out
     gel = assistant.retriever.analyse("how often can i get a gel shot")
     assert glossary["gel shot"] in gel.expansions and glossary["shot"] not in gel.expansions
+
+
+def test_scope_does_not_count_phrasing_as_unknown_topics(assistant):
+    """Numbers, phone spellings of contractions, calendar words and the clinic's
+    own warning-sign words are not topics the document lacks."""
+    query = assistant.retriever.analyse("hip swollen 2 days after, cant sleep, booked friday")
+    assert not {"swollen", "2", "cant", "friday"} & set(query.unknown_words)
+    assert "sleep" in query.unknown_words  # a real word the document never uses still counts
