@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .clinic_tables import read_table
@@ -55,9 +56,13 @@ def matches(
     doctors" are the document's "sports medicine physicians".
     """
     asked = _lay_words(question)
+    present = set(asked)
     found: list[tuple[str, str]] = []
     for lay, doc in glossary.entries:
-        if _contains(asked, _lay_words(lay)) and not (document_phrase and document_phrase(lay, question)):
+        term = _lay_term_words(lay)
+        if not term or term[0] not in present or not _contains(asked, term):
+            continue
+        if not (document_phrase and document_phrase(lay, question)):
             found.append((lay, doc))
     return found
 
@@ -66,6 +71,12 @@ def _lay_words(text: str) -> list[str]:
     """Folded words, apostrophes dropped ("don't" -> "dont"), plurals made singular."""
     plain = re.findall(r"[a-z0-9]+", fold(text).replace("\u2019", "").replace("'", ""))
     return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in plain]
+
+
+@lru_cache(maxsize=4096)
+def _lay_term_words(lay: str) -> list[str]:
+    """:func:`_lay_words` of a glossary term, worked out once per term."""
+    return _lay_words(lay)
 
 
 def _contains(tokens: list[str], part: list[str]) -> bool:

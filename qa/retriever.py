@@ -162,6 +162,7 @@ class Retriever:
         self._topic_stems = topic_stems(frequencies, len(index.passages))
         self._rare_stems = rare_stems(frequencies)
         self._document_pairs = frozenset().union(*(word_pairs(p.plain_text) for p in index.passages))
+        self._tokens_by_view: dict[int, frozenset[str]] = {}
         self._sentence_views: list[list[int]] = [[] for _ in index.passages]
         for j, view in enumerate(index.views):
             # A passage's own question heading is context, not an answer to highlight.
@@ -265,6 +266,13 @@ class Retriever:
             scores, ids = scores[passage_views], ids[passage_views]
         return best_per_passage(scores, ids, self._owner, len(self.index.passages))
 
+    def _sentence_tokens(self, view_id: int) -> frozenset[str]:
+        """BM25 tokens of a sentence view, worked out on first use and kept."""
+        tokens = self._tokens_by_view.get(view_id)
+        if tokens is None:
+            tokens = self._tokens_by_view[view_id] = frozenset(lexical_tokens(self._sentence_text(view_id)))
+        return tokens
+
     def _sentence_text(self, view_id: int) -> str:
         view = self.index.views[view_id]
         return self.index.passages[view.passage].plain_text[view.start : view.end]
@@ -282,7 +290,7 @@ class Retriever:
         query_tokens = set(query.tokens)
 
         def score(j: int) -> float:
-            overlap = len(query_tokens & set(lexical_tokens(self._sentence_text(j))))
+            overlap = len(query_tokens & self._sentence_tokens(j))
             return scores.get(j, -1.0) + 0.05 * overlap
 
         return self._sentence_text(max(view_ids, key=score))

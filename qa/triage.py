@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .clinic_tables import read_table
@@ -92,6 +93,12 @@ def _normalise(text: str) -> str:
     return fold(text).replace("’", "'")
 
 
+@lru_cache(maxsize=4096)
+def _term_pattern(term: str) -> re.Pattern:
+    """A sign as whole words, compiled once per term."""
+    return re.compile(rf"(?<![\w']){re.escape(term)}(?![\w'])")
+
+
 def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     """Is this message describing warning signs (urgent) or an emergency?"""
     text = _normalise(message)
@@ -99,7 +106,7 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     informational = bool(_INFORMATIONAL.search(text))
     matched: list[WarningSign] = []
     for sign in signs:
-        for hit in re.finditer(rf"(?<![\w']){re.escape(sign.term)}(?![\w'])", text):
+        for hit in _term_pattern(sign.term).finditer(text):
             if not _NEGATION.search(text[: hit.start()]):
                 matched.append(sign)
                 break
