@@ -13,7 +13,7 @@ texts, fsynced and renamed to its content name, and only then is
 ``export.json`` replaced by an atomic rename. A crash leaves the previous
 export (or none), never half a file in use; two processes exporting at once
 both write complete files and the last rename wins. Every load checks size,
-sha256 (about 50 ms for the 87 MB file) and the probe vectors; a file that
+sha256 (about 60 ms for the 87 MB file, hashed while onnxruntime loads it) and the probe vectors; a file that
 fails is exported again. The cache lives in ``<repo>/index/encoders`` unless
 ``QA_ENCODER_CACHE`` names another folder.
 
@@ -108,6 +108,27 @@ def load_onnx_encoder(model_path: Path, fingerprint: str, *, threads: int, cache
         return _export(folder, fingerprint, model_path, threads)
 
 
+class _Checksum:
+    """sha256 of a file, computed on a background thread; ``result()`` waits for it.
+    A file that cannot be read gives a digest that matches nothing."""
+
+    def __init__(self, path: Path) -> None:
+        self._digest = ""
+        self._thread = threading.Thread(target=self._run, args=(path,), name="qa-onnx-checksum", daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            with path.open("rb") as f:
+                self._digest = hashlib.file_digest(f, "sha256").hexdigest()
+        except OSError:
+            self._digest = "unreadable"
+
+    def result(self) -> str:
+        self._thread.join()
+        return self._digest
+
+
 def _open_checked(folder: Path, fingerprint: str, model_path: Path, threads: int) -> OnnxEncoder:
     try:
         raw = json.loads((folder / RECORD).read_text())
@@ -120,18 +141,22 @@ def _open_checked(folder: Path, fingerprint: str, model_path: Path, threads: int
         raise _Damaged("made for another model, exporter or probe texts")
     path = folder / record.file
     try:
-        with path.open("rb") as f:
-            size, digest = os.fstat(f.fileno()).st_size, hashlib.file_digest(f, "sha256").hexdigest()
+        size = path.stat().st_size
     except OSError as exc:
         raise _Damaged(f"cannot read {record.file}: {exc.strerror or exc}") from exc
-    if (size, digest) != (record.size, record.sha256):
-        raise _Damaged(f"{record.file} has {size} bytes and another checksum than recorded")
+    if size != record.size:
+        raise _Damaged(f"{record.file} has {size} bytes, not the {record.size} recorded")
+    # The checksum (about 60 ms) runs on another core while onnxruntime builds
+    # its session (about 110 ms); hashlib releases the GIL while it hashes.
+    digest = _Checksum(path)
     try:
         encoder = open_onnx_encoder(path, model_path, threads=threads)  # a path loads faster than bytes
     except OnnxUnavailable:
         raise  # the tokenizer files, not the cache: exporting again would not help
     except Exception as exc:  # onnxruntime raises its own exception types
         raise _Damaged(f"onnxruntime cannot load it: {exc}") from exc
+    if digest.result() != record.sha256:
+        raise _Damaged(f"{record.file} has another checksum than recorded")
     error = probe_error(encoder, np.asarray(record.probe, dtype=np.float32))
     if error:
         raise _Damaged(error)
