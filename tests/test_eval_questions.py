@@ -16,13 +16,14 @@ MINIMUMS = {"faq": 5, "paraphrase": 15, "section": 2 * 12, "out_of_scope": 15, "
 ID_PREFIX = {"faq": "faq-", "paraphrase": "para-", "section": "sec-", "out_of_scope": "oos-", "red_flag": "red-"}
 
 QUESTIONS = load_questions(DEFAULT_QUESTIONS)
+HELD_OUT = [q for name in ("holdout.csv", "holdout2.csv") for q in load_questions(DEFAULT_QUESTIONS.parent / name)]
 CORPUS_TEXT = CORPUS.read_text(encoding="utf-8")
 # One entry per heading, paragraph or list item: a quote must sit inside one
 # of these, or a chunker could legitimately split it across two passages.
 BLOCKS = [fold(line) for line in strip_markdown(CORPUS_TEXT).splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("question", [q for q in QUESTIONS if q.quotes], ids=lambda q: q.id)
+@pytest.mark.parametrize("question", [q for q in QUESTIONS + HELD_OUT if q.quotes], ids=lambda q: q.id)
 def test_every_quote_is_verbatim_corpus_text_within_one_block(question):
     for quote in question.quotes:
         assert fold(quote) in fold(strip_markdown(CORPUS_TEXT)), f"{question.id}: not in corpus: {quote!r}"
@@ -53,3 +54,8 @@ def test_ids_carry_their_kind_prefix_and_size_is_reasonable():
     for q in QUESTIONS:
         assert q.id.startswith(ID_PREFIX[q.kind]), q.id
     assert 110 <= len(QUESTIONS) <= 140
+
+
+def test_held_out_ids_are_unique_across_sets():
+    ids = [q.id for q in QUESTIONS + HELD_OUT]
+    assert len(ids) == len(set(ids))
