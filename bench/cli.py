@@ -32,7 +32,8 @@ SECTIONS = {
     "http": ("bench.http", "http", "3+7. POST /api/ask and Gradio at 1/4/16/64 clients, no-op route, server RSS"),
     "coldstart": ("bench.startup", "coldstart", "4. process start to first answer vs bare imports"),
     "build": ("bench.startup", "build", "5. index build vs bare encode of the same texts"),
-    "scale": ("bench.scale", "scale", "6. synthetic 1k/10k/100k passages and 1M vectors, exact vs HNSW"),
+    "scale": ("bench.scale", "scale", "6. synthetic 1k/10k/100k passages, really encoded: build and ask() vs corpus size (slow)"),
+    "vectors": ("bench.scale", "vectors", "6. search only on up to 1M noisy vectors: exact vs HNSW, recall at the app's settings"),
     "threads": ("bench.inprocess", "threads", "torch threads 1 vs 2, one and several callers"),
     "onnx": ("bench.onnx_trial", "onnx", "ONNX fp32 / int8 encoder vs PyTorch: speed and eval metrics"),
 }
@@ -56,12 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Sections: " + "; ".join(f"{k}: {v[2]}" for k, v in SECTIONS.items()),
     )
     p.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated subset to run (default: all)")
-    p.add_argument("--quick", action="store_true", help="smaller runs: 40 questions, scale 1k/10k and 100k vectors, fewer requests")
+    p.add_argument("--quick", action="store_true", help="smaller runs: 40 questions, scale 1k/10k, 100k vectors seeded by 2,000 encoded passages, fewer requests")
     p.add_argument("--questions", type=int, default=None, help="use only the first N eval questions")
     p.add_argument("--scale-sizes", type=_sizes, default=None, help="synthetic corpus sizes in passages (default 1000,10000,100000)")
     p.add_argument("--encode-limit", type=int, default=None,
-                   help="really encode at most N synthetic passages; larger corpora reuse noisy copies of their vectors (default: no limit)")
-    p.add_argument("--vectors", type=int, default=None, help="random-vector count for the search-only test (default 1000000)")
+                   help="really encode at most N synthetic passages; larger corpora reuse noisy copies of their vectors (default: no limit). "
+                        "When 'vectors' runs without 'scale', the N passages encoded as the seed of its noisy vectors (default 20000)")
+    p.add_argument("--vectors", type=int, default=None, help="noisy-vector count for the search-only 'vectors' section (default 1000000)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for RESULTS.md and PNGs (default: bench/)")
     p.add_argument("--work-dir", type=Path, default=None, help="scratch folder for indexes (default: a temporary folder)")
     return p

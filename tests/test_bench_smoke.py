@@ -56,3 +56,20 @@ def test_tiny_run_writes_results_with_parsable_numbers(tmp_path):
     bar = next(line for line in text.splitlines() if line.startswith("| repeated question"))
     match = re.match(r"\| repeated question [^|]* \| ([^|]+) \| 0\.05 \| (yes|\*\*no\*\*) \|", bar)
     assert match and float(match.group(1)) >= 0
+
+
+def test_vectors_section_alone_reports_recall_at_the_apps_settings(tmp_path):
+    from qa.dense import HNSW_EF_SEARCH, SEARCH_DEPTH
+
+    out_dir = tmp_path / "out"
+    out = _bench("--sections", "vectors", "--vectors", "2000", "--encode-limit", "200", "--questions", "5",
+                 "--out", str(out_dir), "--work-dir", str(tmp_path / "work"), tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = (out_dir / "RESULTS.md").read_text(encoding="utf-8")
+    assert "## 6. Scale: search only" in text and "## 6. Scale\n" not in text  # the slow corpus part did not run
+    assert "embeddings of 200 synthetic passages" in text and (out_dir / "scale_search.png").exists()
+    app = [line for line in text.splitlines() if line.startswith(f"| 2,000 | {HNSW_EF_SEARCH:,} (app) |")]
+    assert len(app) == 1, text
+    cells = [c.strip() for c in app[0].strip("|").split("|")]
+    assert all(0.0 <= float(c) <= 1.0 for c in cells[2:5])  # recall@10, @100, @depth
+    assert f"k={SEARCH_DEPTH}" in text and "**Chosen settings**" in text

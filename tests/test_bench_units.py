@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from bench.report import render
+from bench.scale import recall_at
 from bench.stats import Check, Section, fmt, percentile, ratio, summary
 from bench.synthetic import noisy_vectors, synthetic_texts, vary
 
@@ -71,6 +72,16 @@ def test_noisy_vectors_are_unit_length_and_near_their_source():
     assert np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
     # row i is a noisy copy of base[i % 4]: it stays closest to that row
     assert (np.argmax(out @ base.T, axis=1) == np.arange(10) % 4).all()
+
+
+def test_recall_at_compares_the_top_k_as_sets():
+    truth = np.array([[1, 2, 3, 4], [5, 6, 7, 8]])
+    found = np.array([[3, 1, 2, 9], [5, -1, 8, 6]])  # -1: an empty FAISS slot
+    # query 1: top 3 {3,1,2} = exact {1,2,3} -> 1; query 2: {5,-1,8} vs {5,6,7} -> 1/3; mean 2/3
+    assert recall_at(found, truth, 3) == pytest.approx(2 / 3)
+    # top 4: query 1 has 3 of {1,2,3,4}, query 2 has {5,8,6} of {5,6,7,8}: (0.75 + 0.75) / 2
+    assert recall_at(found, truth, 4) == pytest.approx(0.75)
+    assert recall_at(truth, truth, 2) == 1.0
 
 
 def test_render_has_machine_bars_and_sections():

@@ -85,3 +85,24 @@ def test_serving_assistant_switches_to_a_rebuilt_index(index_copy, tmp_path, mon
     after = serving.ask("is there free parking behind the clinic building?")
     assert not after.abstained and "Free parking" in after.passages[0].text
     assert serving.refresh() is False  # already current: nothing to do
+
+
+def test_past_the_threshold_make_index_builds_hnsw_with_the_benched_settings(tmp_path, monkeypatch):
+    import faiss
+    import numpy as np
+
+    from qa import dense
+
+    monkeypatch.setattr(dense, "APPROXIMATE_FROM", 300)  # the real threshold needs 200,000 vectors
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((300, 16), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert isinstance(dense.make_index(vectors[:299]), faiss.IndexFlatIP)
+    index = dense.make_index(vectors)
+    faiss.write_index(index, str(tmp_path / "dense.faiss"))
+    loaded = faiss.read_index(str(tmp_path / "dense.faiss"))
+    # the search-time setting travels with the file, so a loaded index searches as the bench measured
+    assert isinstance(loaded, faiss.IndexHNSWFlat) and loaded.hnsw.efSearch == dense.HNSW_EF_SEARCH >= dense.SEARCH_DEPTH
+    assert index.hnsw.efConstruction == dense.HNSW_EF_CONSTRUCTION
+    # 300 vectors and efSearch far above that: the graph search finds each vector itself first
+    assert (loaded.search(vectors[:20], 1)[1][:, 0] == np.arange(20)).all()
