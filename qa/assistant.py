@@ -22,7 +22,8 @@ from pathlib import Path
 from . import answer as answers
 from .config import MAX_QUESTION_CHARS, Paths, resolve_paths
 from .corpus import CorpusFile, read_corpus
-from .embedder import Embedder
+from .dense import set_search_threads
+from .embedder import Embedder, torch_threads
 from .errors import IndexCorrupt, IndexNotFound, IndexStale, QAError
 from .glossary import Glossary, load_glossary
 from .index_store import Index, build_index, current_folder, expected_manifest, load_index
@@ -258,6 +259,7 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
     dictionary = wordpiece_dictionary(vocab_file.read_text(encoding="utf-8")) if vocab_file.is_file() else set()
     corrector = build_corrector(corpus_words, glossary.words(), dictionary)
     embedder.model  # load the model now, not on the first patient's question
+    set_search_threads(torch_threads())
     return _Loaded(
         index=index,
         glossary=glossary,

@@ -103,3 +103,16 @@ def best_per_passage(
     first = np.unique(owners, return_index=True)[1]  # best first, so first seen = best
     best[owners[first]] = scores[first]
     return best, dict(zip(ids.tolist(), scores.tolist()))
+
+
+def set_search_threads(threads: int) -> None:
+    """Threads FAISS may use per search, for the whole process.
+
+    One per question, as for the encoder: FAISS's OpenMP default (every core)
+    made an exact search of 100k vectors 6x slower (40 vs 6 ms) on the busy
+    2-core machine, where every core already answers its own question
+    (bench/RESULTS.md, section 6). Set when an index is put to answering
+    questions, so a build before it (``python -m qa build``, or the first start)
+    still uses every core.
+    """
+    faiss.omp_set_num_threads(max(1, threads))

@@ -150,3 +150,12 @@ def test_scope_does_not_count_phrasing_as_unknown_topics(assistant):
     query = assistant.retriever.analyse("hip swollen 2 days after, cant sleep, booked friday")
     assert not {"swollen", "2", "cant", "friday"} & set(query.unknown_words)
     assert "sleep" in query.unknown_words  # a real word the document never uses still counts
+
+
+def test_searches_run_on_one_thread_per_question(assistant):
+    """FAISS's default (every core) fights the other questions' threads; see qa.dense.set_search_threads."""
+    import faiss
+
+    from qa.embedder import torch_threads
+
+    assert faiss.omp_get_max_threads() == torch_threads() == 1
