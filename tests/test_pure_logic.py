@@ -191,3 +191,12 @@ def test_glossary_matches_whole_words_singular_or_plural():
     assert matches("my hip pain", glossary) == []  # a stem match would wrongly fire "painful"
     vetoed = matches("gel shots", glossary, document_phrase=lambda lay, q: lay == "gel shot")
     assert vetoed == []
+
+
+def test_correctors_are_cache_keys_by_identity_not_by_value():
+    """Equal vocabularies (an index and its rebuild) must not make every cached
+    correction compare two 20,000-word sets; each corrector is its own key."""
+    words = {"injection", "anesthetic"}
+    first, second = build_corrector(words, set(), {"hurt"}), build_corrector(words, set(), {"hurt"})
+    assert first != second and first == first
+    assert first.correct("injecton") == second.correct("injecton") == "injection"
