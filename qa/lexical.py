@@ -26,16 +26,26 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+def word_stems(text: str) -> list[str | None]:
+    """The stem of every word of ``text`` in order, None for a stop word.
+
+    One stemming pass that both the BM25 tokens and the word pairs are read from.
+    """
+    kept = [w.replace("’", "'").split("'")[0] for w in words(text)]
+    stems = iter(_stemmer().stemWords([w for w in kept if w and w not in _STOPWORDS]))
+    return [next(stems) if w and w not in _STOPWORDS else None for w in kept]
+
+
 def lexical_tokens(text: str) -> list[str]:
     """Stemmed content words of ``text`` ("Injections hurt?" -> ["inject", "hurt"])."""
-    kept = [w.replace("’", "'").split("'")[0] for w in words(text)]
-    return _stemmer().stemWords([w for w in kept if w and w not in _STOPWORDS])
+    return [stem for stem in word_stems(text) if stem is not None]
 
 
-def word_pairs(text: str) -> set[tuple[str, str]]:
-    """Stems of every two adjacent content words ("sports medicine" -> ("sport", "medicin"))."""
-    stems = [lexical_tokens(w) for w in words(text)]
-    return {(a[0], b[0]) for a, b in zip(stems, stems[1:]) if a and b}
+def word_pairs(text: str | list[str | None]) -> set[tuple[str, str]]:
+    """Stems of every two adjacent content words ("sports medicine" -> ("sport", "medicin")),
+    of a text or of its :func:`word_stems`."""
+    stems = word_stems(text) if isinstance(text, str) else text
+    return {(a, b) for a, b in zip(stems, stems[1:]) if a and b}
 
 
 class LexicalIndex:

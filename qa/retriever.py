@@ -23,7 +23,7 @@ from .dense import SEARCH_ALL_UP_TO, SEARCH_DEPTH, best_per_passage
 from .fusion import RRF_K, rrf
 from .glossary import Glossary, matches
 from .index_store import Index
-from .lexical import lexical_tokens, word_pairs
+from .lexical import lexical_tokens, word_pairs, word_stems
 from .passages import Passage
 from .spelling import SpellingCorrector
 from .text import words
@@ -95,9 +95,9 @@ class Hit:
 TOPIC_SHARE = 0.3
 
 
-def document_frequencies(passages: tuple[Passage, ...]) -> Counter:
-    """In how many passages each stem occurs."""
-    return Counter(t for p in passages for t in set(lexical_tokens(p.plain_text)))
+def document_frequencies(stems_per_passage: list[list[str | None]]) -> Counter:
+    """In how many passages each stem occurs, from each passage's :func:`word_stems`."""
+    return Counter(t for stems in stems_per_passage for t in set(stems) if t is not None)
 
 
 def topic_stems(frequencies: Counter, n_passages: int) -> frozenset[str]:
@@ -158,10 +158,11 @@ class Retriever:
         self._kind = np.array([v.kind == "passage" for v in index.views])
         self._owner = np.array([v.passage for v in index.views], dtype=np.int64)
         self.document_words = known_words if known_words is not None else document_words(index.passages)
-        frequencies = document_frequencies(index.passages)
+        stems_per_passage = [word_stems(p.plain_text) for p in index.passages]  # one stemming pass for both
+        frequencies = document_frequencies(stems_per_passage)
         self._topic_stems = topic_stems(frequencies, len(index.passages))
         self._rare_stems = rare_stems(frequencies)
-        self._document_pairs = frozenset().union(*(word_pairs(p.plain_text) for p in index.passages))
+        self._document_pairs = frozenset().union(*map(word_pairs, stems_per_passage))
         self._tokens_by_view: dict[int, frozenset[str]] = {}
         self._sentence_views: list[list[int]] = [[] for _ in index.passages]
         for j, view in enumerate(index.views):
