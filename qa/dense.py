@@ -116,3 +116,12 @@ def set_search_threads(threads: int) -> None:
     still uses every core.
     """
     faiss.omp_set_num_threads(max(1, threads))
+
+
+def apply_search_settings(index: faiss.Index) -> faiss.Index:
+    """Today's efSearch on an HNSW graph read from disk (it is saved with the
+    graph, so an index built under an older setting would keep it)."""
+    hnsw = getattr(index, "hnsw", None)
+    if hnsw is not None:
+        hnsw.efSearch = HNSW_EF_SEARCH
+    return index

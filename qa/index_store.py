@@ -28,7 +28,7 @@ import faiss
 import numpy as np
 
 from .corpus import CorpusFile
-from .dense import View, make_index, passage_views
+from .dense import View, apply_search_settings, make_index, passage_views
 from .embedder import Embedder
 from .errors import IndexCorrupt, IndexNotFound, IndexStale
 from .lexical import LexicalIndex, lexical_tokens
@@ -193,7 +193,7 @@ def _load_folder(folder: Path, index_dir: Path, *, expected: dict | None) -> Ind
     try:
         passages = tuple(Passage(**row) for row in _read_jsonl(folder / "passages.jsonl"))
         views = tuple(View(**row) for row in _read_jsonl(folder / "views.jsonl"))
-        dense = faiss.read_index(str(folder / "dense.faiss"))
+        dense = apply_search_settings(faiss.read_index(str(folder / "dense.faiss")))
         lexical = LexicalIndex.load(folder / "bm25")
     except Exception as exc:  # checksums passed, so this is a format mismatch
         raise IndexCorrupt(f"Index in {folder} cannot be read ({type(exc).__name__}): run `python -m qa build`.") from exc

@@ -106,3 +106,20 @@ def test_past_the_threshold_make_index_builds_hnsw_with_the_benched_settings(tmp
     assert index.hnsw.efConstruction == dense.HNSW_EF_CONSTRUCTION
     # 300 vectors and efSearch far above that: the graph search finds each vector itself first
     assert (loaded.search(vectors[:20], 1)[1][:, 0] == np.arange(20)).all()
+
+
+def test_an_hnsw_graph_saved_under_an_older_efsearch_searches_with_todays(tmp_path, monkeypatch):
+    import faiss
+    import numpy as np
+
+    from qa import dense
+
+    monkeypatch.setattr(dense, "APPROXIMATE_FROM", 100)
+    vectors = np.random.default_rng(1).standard_normal((100, 8), dtype=np.float32)
+    old = dense.make_index(vectors)
+    old.hnsw.efSearch = 16  # as an index built before the setting changed
+    faiss.write_index(old, str(tmp_path / "dense.faiss"))
+    loaded = dense.apply_search_settings(faiss.read_index(str(tmp_path / "dense.faiss")))
+    assert loaded.hnsw.efSearch == dense.HNSW_EF_SEARCH
+    flat = dense.apply_search_settings(faiss.IndexFlatIP(8))  # exact indexes pass through untouched
+    assert isinstance(flat, faiss.IndexFlatIP)
