@@ -85,10 +85,11 @@ def _contains(tokens: list[str], part: list[str]) -> bool:
     return n > 0 and any(tokens[i : i + n] == part for i in range(len(tokens) - n + 1))
 
 
+def document_terms(found: list[tuple[str, str]]) -> list[str]:
+    """The document terms of :func:`matches`' result, each once, in glossary order."""
+    return list(dict.fromkeys(doc for _, doc in found))
+
+
 def expansions(question: str, glossary: Glossary) -> list[str]:
     """Document terms for every lay term found in the question, in glossary order."""
-    added: list[str] = []
-    for _, doc in matches(question, glossary):
-        if doc not in added:
-            added.append(doc)
-    return added
+    return document_terms(matches(question, glossary))

@@ -21,7 +21,7 @@ from .embedder import Embedder
 from .function_words import FUNCTION_WORDS
 from .dense import SEARCH_ALL_UP_TO, SEARCH_DEPTH, best_per_passage
 from .fusion import RRF_K, rrf
-from .glossary import Glossary, matches
+from .glossary import Glossary, document_terms, matches
 from .index_store import Index
 from .lexical import lexical_tokens, word_pairs, word_stems
 from .passages import Passage
@@ -174,7 +174,7 @@ class Retriever:
         s = self.settings
         corrected = self.corrector.correct(question) if s.spelling else question
         found = matches(corrected, self.glossary, document_phrase=self._in_document_phrase) if s.glossary else []
-        added = tuple(dict.fromkeys(doc for _, doc in found))
+        added = tuple(document_terms(found))
         lay_stems = set(lexical_tokens(" ".join(lay for lay, _ in found)))
         # A lay word stands for its document terms: searching it too would
         # match the document's other senses of it ("gel shots" for "shot").
