@@ -31,6 +31,12 @@ def quantise(fp32: Path, folder: Path) -> Path:
     return int8
 
 
+def _megabytes(graph: Path) -> float:
+    """Size of an ONNX graph file plus the weights file beside it, if it has one."""
+    weights = graph.parent / "weights.bin"
+    return (graph.stat().st_size + (weights.stat().st_size if weights.is_file() else 0)) / 2**20
+
+
 def onnx_file_embedder(onnx_file: Path):
     """An ``Embedder`` class whose encoder runs ``onnx_file`` with qa's ONNX encoder."""
     from qa.embedder import Embedder, torch_threads
@@ -88,7 +94,7 @@ def onnx(ctx: Context) -> Section:
     for name, e in encoders.items():
         s = summary(lat[name])
         cos = float(np.mean(np.sum(e.encode(qs) * ref, axis=1)))
-        rows.append([name, s["p50"], s["p95"], ratio(s["p50"], base), cos, files[name].stat().st_size / 2**20 if name in files else np.nan])
+        rows.append([name, s["p50"], s["p95"], ratio(s["p50"], base), cos, _megabytes(files[name]) if name in files else np.nan])
     sec.add(f"Single-question encode over {len(qs)} eval questions, the three encoders interleaved. "
             "Export: `qa.onnx_export` (`torch.onnx.export`, TorchScript exporter) of transformer + mean pooling + "
             "normalisation, run by `qa.onnx_encoder` (qa's default encoder); int8: "

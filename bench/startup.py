@@ -55,7 +55,7 @@ def _run_child(ctx: Context, code: str, backend: str) -> tuple[float, str]:
 def coldstart(ctx: Context) -> Section:
     backend = ctx.assistant.embedder.backend  # the index and any ONNX export exist now: children only load
     imports = IMPORTS[backend]
-    reps = 2 if ctx.quick else 3
+    reps = 2 if ctx.quick else 5
     bare_ms, cold = [], []
     for i in range(reps):
         order = ("bare", "cold") if i % 2 == 0 else ("cold", "bare")

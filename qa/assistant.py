@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -85,9 +86,10 @@ class Assistant:
         paths = resolve_paths(corpus_dir=corpus_dir, index_dir=index_dir, model_path=model_path)
         files = read_corpus(paths.corpus_dir)
         embedder = Embedder(paths.model_path)
-        index = _load_or_build(files, embedder, paths.index_dir, rebuild, progress)
-        return cls(paths=paths, embedder=embedder, loaded=_prepare(index, embedder, paths.corpus_dir, settings),
-                   settings=settings)
+        embedder.start_loading()  # on another core, while the index is read and prepared
+        loaded = _load_or_build(files, embedder, paths.index_dir, rebuild, progress,
+                                prepare=lambda index: _prepare(index, embedder, paths.corpus_dir, settings))
+        return cls(paths=paths, embedder=embedder, loaded=loaded, settings=settings)
 
     def with_settings(self, settings: RetrievalSettings) -> "Assistant":
         """Same model and index, other retrieval settings (for evaluation)."""
@@ -228,11 +230,22 @@ class Assistant:
                                       "unknown_words": query.unknown_words, "signs": flags.signs})
 
 
-def _load_or_build(files: list[CorpusFile], embedder: Embedder, index_dir: Path, rebuild: str, progress: bool) -> Index:
+def _load_or_build(files: list[CorpusFile], embedder: Embedder, index_dir: Path, rebuild: str, progress: bool,
+                   *, prepare: Callable[[Index], _Loaded]) -> _Loaded:
+    """The prepared index, rebuilt first when ``rebuild`` says so or it is missing, stale or damaged.
+
+    An index on disk is read and prepared while the encoder is still loading
+    (the manifest's model fingerprint pins the model); the width of its vectors
+    is checked against the encoder once both are ready.
+    """
     expected = expected_manifest(files, embedder, ChunkingSettings())
     if rebuild != "always":
         try:
-            return load_index(index_dir, expected=expected, dimension=embedder.dimension)
+            loaded = prepare(load_index(index_dir, expected=expected))
+            if loaded.index.dense.d != embedder.dimension:  # waits for the encoder
+                raise IndexStale(f"The index in {index_dir} holds {loaded.index.dense.d}-dimensional vectors but "
+                                 f"the model makes {embedder.dimension}: run `python -m qa build`.")
+            return loaded
         except (IndexNotFound, IndexStale, IndexCorrupt) as exc:
             if rebuild == "never":
                 raise
@@ -244,7 +257,7 @@ def _load_or_build(files: list[CorpusFile], embedder: Embedder, index_dir: Path,
             f"Cannot write the index to {index_dir} ({exc.strerror or exc}): make it writable "
             "or set QA_INDEX_DIR to a writable folder."
         ) from exc
-    return load_index(index_dir, expected=expected, dimension=embedder.dimension)
+    return prepare(load_index(index_dir, expected=expected, dimension=embedder.dimension))
 
 
 def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: RetrievalSettings) -> _Loaded:
@@ -258,7 +271,7 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
     vocab_file = embedder.path / "vocab.txt"
     dictionary = wordpiece_dictionary(vocab_file.read_text(encoding="utf-8")) if vocab_file.is_file() else set()
     corrector = build_corrector(corpus_words, glossary.words(), dictionary)
-    embedder.model  # load the model now, not on the first patient's question
+    embedder.model  # waits for the encoder: loaded now, not on the first patient's question
     set_search_threads(torch_threads())
     return _Loaded(
         index=index,

@@ -30,6 +30,7 @@ import hashlib
 import logging
 import os
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +121,7 @@ class Embedder:
         if self.requested not in ENCODER_CHOICES:
             raise ValueError(f"backend must be one of {ENCODER_CHOICES}")
         self._model = None
+        self._loading: Future | None = None
         self._lock = threading.Lock()
         self._batcher = MicroBatcher(self.encode, workers=encode_workers(), max_batch=MAX_QUERY_BATCH)
 
@@ -136,8 +138,27 @@ class Embedder:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    self._model = self._load()
+                    loading, self._loading = self._loading, None
+                    self._model = loading.result() if loading is not None else self._load()
         return self._model
+
+    def start_loading(self) -> None:
+        """Load the encoder on a background thread; ``model`` waits for it.
+
+        onnxruntime builds its session without holding the GIL, so a caller
+        can read its index meanwhile. A load that fails raises from ``model``.
+        """
+        with self._lock:
+            if self._model is not None or self._loading is not None:
+                return
+            self._loading = Future()
+            threading.Thread(target=self._load_into, args=(self._loading,), name="qa-encoder-load", daemon=True).start()
+
+    def _load_into(self, future: Future) -> None:
+        try:
+            future.set_result(self._load())
+        except BaseException as exc:  # handed to whoever asks for the model
+            future.set_exception(exc)
 
     @property
     def backend(self) -> str:

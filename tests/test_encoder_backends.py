@@ -24,7 +24,8 @@ import pytest
 from qa.corpus import read_corpus
 from qa.dense import passage_views
 from qa.embedder import Embedder
-from qa.onnx_cache import RECORD, _Damaged, _open_checked, cache_key, load_onnx_encoder, torch_version
+from qa.onnx_cache import RECORD, _Damaged, _open_checked, cache_key, load_onnx_encoder
+from qa.onnx_cache import cache_folder as folder_of_export
 from qa.onnx_encoder import OnnxUnavailable, pad_batch
 from qa.onnx_export import unsupported_reason
 from qa.passages import build_passages
@@ -60,7 +61,7 @@ def torch_embedder() -> Embedder:
 def cache_folder(onnx_embedder, encoder_cache) -> Path:
     """The session's export folder (the onnx_embedder made or found it)."""
     assert onnx_embedder.backend == "onnx"
-    return encoder_cache / cache_key(onnx_embedder.fingerprint, torch_version())
+    return folder_of_export(onnx_embedder.fingerprint, encoder_cache)
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -172,16 +173,28 @@ def test_query_path_never_imports_torch(built_index_dir):
 
 
 # ----------------------------------------------------------------- damaged cache, failed export
+def _weights(folder: Path) -> Path:
+    (export,) = folder.glob("export-*")
+    return export / "weights.bin"
+
+
 def _damage_truncate(folder: Path) -> None:
-    model = next(folder.glob("model-*.onnx"))
-    model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
+    weights = _weights(folder)
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
 
 
 def _damage_flip(folder: Path) -> None:  # same size, one byte changed
-    model = next(folder.glob("model-*.onnx"))
-    data = bytearray(model.read_bytes())
+    weights = _weights(folder)
+    data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0xFF
-    model.write_bytes(bytes(data))
+    weights.write_bytes(bytes(data))
+
+
+def _damage_graph(folder: Path) -> None:  # same size, one byte of the graph changed
+    (graph,) = folder.glob("export-*/model.onnx")
+    data = bytearray(graph.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    graph.write_bytes(bytes(data))
 
 
 def _damage_record(folder: Path) -> None:
@@ -195,10 +208,11 @@ def _damage_probe(folder: Path) -> None:  # file intact, recorded PyTorch vector
 
 
 def _damage_missing_file(folder: Path) -> None:
-    next(folder.glob("model-*.onnx")).unlink()
+    _weights(folder).unlink()
 
 
-@pytest.mark.parametrize("damage", [_damage_truncate, _damage_flip, _damage_record, _damage_probe, _damage_missing_file],
+@pytest.mark.parametrize("damage", [_damage_truncate, _damage_flip, _damage_graph, _damage_record, _damage_probe,
+                                    _damage_missing_file],
                          ids=lambda f: f.__name__[8:])
 def test_damaged_cache_is_detected(cache_folder, onnx_embedder, tmp_path, damage):
     folder = shutil.copytree(cache_folder, tmp_path / cache_folder.name)
@@ -216,10 +230,11 @@ def test_truncated_cache_is_exported_again(cache_folder, onnx_embedder, tmp_path
     texts = ["will the shot hurt?", LONG_QUESTION]
     assert cosines(encoder.encode(texts), onnx_embedder.encode(texts)).min() >= 0.99999
     _open_checked(folder, onnx_embedder.fingerprint, onnx_embedder.path, 1)  # the cache is whole again
+    assert len(list(folder.glob("export-*"))) == 1  # the damaged export is gone, not kept beside it
 
 
 def test_export_that_fails_midway_leaves_nothing_in_use(onnx_embedder, tmp_path, monkeypatch, caplog):
-    """The exporter writes half a file then dies: no model-*.onnx, no export.json, no temp debris."""
+    """The exporter writes half a file then dies: no export folder, no export.json, no temp debris."""
     import qa.onnx_export
 
     def half_then_crash(model, target: Path) -> None:
@@ -248,6 +263,25 @@ def test_unwritable_cache_falls_back(onnx_embedder, tmp_path, monkeypatch):
     assert Embedder(backend="auto").backend == "torch"
 
 
+def test_background_load_gives_the_caller_its_encoder(encoder_cache):
+    embedder = Embedder(backend="onnx")
+    embedder.start_loading()
+    embedder.start_loading()  # a second call starts nothing new
+    assert embedder.model is embedder.model
+    assert embedder.backend == "onnx" and embedder.encode(["will it hurt"]).shape == (1, 384)
+
+
+def test_background_load_hands_its_error_to_the_caller(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("QA_ENCODER_CACHE", str(blocker / "encoders"))
+    embedder = Embedder(backend="onnx")
+    embedder.start_loading()
+    for _ in range(2):  # the error, then a fresh attempt that fails the same way
+        with pytest.raises(OnnxUnavailable, match="QA_ENCODER_CACHE"):
+            embedder.model
+
+
 # ----------------------------------------------------------------- what the export reproduces
 def _model_folder(tmp_path: Path, modules: list[str], pooling: dict) -> Path:
     (tmp_path / "1_Pooling").mkdir()
@@ -272,7 +306,9 @@ def test_bundled_model_is_supported(onnx_embedder):
     assert unsupported_reason(onnx_embedder.path) is None
 
 
-def test_cache_key_changes_with_model_and_exporter():
-    assert cache_key("a" * 16, "2.13.0") != cache_key("b" * 16, "2.13.0")
-    assert cache_key("a" * 16, "2.13.0") != cache_key("a" * 16, "2.14.0")
-    assert cache_key("a" * 16, "2.13.0").startswith("a" * 16)
+def test_cache_key_changes_with_model_exporter_and_runtime():
+    key = cache_key("a" * 16, "2.13.0", "1.32.0")
+    assert key != cache_key("b" * 16, "2.13.0", "1.32.0")
+    assert key != cache_key("a" * 16, "2.14.0", "1.32.0")
+    assert key != cache_key("a" * 16, "2.13.0", "1.33.0")  # the optimised graph is onnxruntime's own
+    assert key.startswith("a" * 16)
