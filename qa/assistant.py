@@ -219,7 +219,9 @@ class Assistant:
         question_words = words(query.corrected)
         has_content = any(len(w) > 1 or w.isdigit() for w in question_words) and bool(query.tokens)
         best = max((h.dense for h in hits), default=-1.0)
-        decision = decide(best_cosine=best, unknown_words=query.unknown_words, question_words=question_words,
+        # Words the document lacks count where the patient asks, not in the story
+        # around it ("my daughter in Leeds..."): see qa/message.py.
+        decision = decide(best_cosine=best, unknown_words=query.asked_unknown_words, question_words=question_words,
                           has_content=has_content, rare_term_match=loaded.retriever.rare_term_match(query, hits))
         result = answers.compose(
             question=question, hits=hits[:k], k=k, abstain=decision.abstain, reason=decision.reason,
@@ -227,7 +229,8 @@ class Assistant:
             related=_related(hits, question, shown=k, candidates=loaded.question_headings),
         )
         return replace(result, debug={"corrected": query.corrected, "expansions": query.expansions,
-                                      "unknown_words": query.unknown_words, "signs": flags.signs})
+                                      "unknown_words": query.unknown_words,
+                                      "asked_unknown_words": query.asked_unknown_words, "signs": flags.signs})
 
 
 def _load_or_build(files: list[CorpusFile], embedder: Embedder, index_dir: Path, rebuild: str, progress: bool,

@@ -35,8 +35,27 @@ _PERSONAL = re.compile(r"\b(i|i'm|im|i've|ive|my|me|mine|myself|we|our|he|she|hi
 _INFORMATIONAL = re.compile(
     r"\b(signs? of|symptoms? of|risks?|chances? of|likely|common|can (it|they|a|an|the|hip|injections?) (cause|lead)|"
     r"could (it|they) (cause|lead)|cause|what (are|is) the|side effects?|what should i (watch|look) for|"
-    r"when should i|what if|if i (get|have|develop|notice))\b"
+    r"when should i|what if|if i (get|have|develop|notice)|why (does|do|would) (it|they|steroids?|injections?))\b"
 )
+
+# History, not what is happening now: a sign in the same clause as a long-past
+# time ("years ago", "last month", "back in 2019", "over the winter") is the
+# patient's background. Days and weeks are not history here: "my injection
+# was 3 days ago and I have a fever" is the window the guidance is for.
+_LONG_PAST = re.compile(
+    r"\b(years? ago|months? ago|(a|one|two|three|four|five|six|several|few|couple of|many|\d+) (years?|months?) ago|"
+    r"last (year|month|winter|summer|spring|autumn|fall|christmas)|(in|back in|since) (19|20)\d\d|back in|years back|"
+    r"as a (child|kid|teenager)|used to|once years|over the (winter|summer|spring|autumn|years)|"
+    r"when i was (younger|a)|previously|in the past)\b"
+)
+# ...unless the clause also says it is happening now.
+_NOW = re.compile(r"\b(now|still|currently|today|tonight|this (morning|afternoon|evening|week)|yesterday|since (my|the|his|her|their) (injection|jab|shot)|at the moment|keeps|getting)\b")
+_CLAUSE_BREAK = re.compile(r"[.!?;\n,]|\b(but|though|so)\b")
+# Trying not to get something ("so I don't pick up an infection", "to avoid
+# swelling") is not having it.
+_AVOIDING = re.compile(r"\b(so (that )?(i|you|we|they|he|she) (don'?t|do not|won'?t)|avoid(ing)?|prevent(ing)?)\b(\W+\w+){0,3}\W*$")
+# "worse than my hip" compares; "numb it first" is what the doctor does, not a symptom.
+_NOT_A_SYMPTOM_AFTER = re.compile(r"^\W+(than|it|the (area|skin|spot|site)|you|me|him|her|them|everything)\b")
 
 # Asking what *will* happen ("will I be numb?") is not describing a symptom.
 _PROSPECTIVE = re.compile(r"\b(will (i|my|it)|would (i|my)|should i (expect|feel|be)|am i going to|going to be|how long|normal to (be|feel|have))\b")
@@ -107,7 +126,8 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     matched: list[WarningSign] = []
     for sign in signs:
         for hit in _term_pattern(sign.term).finditer(text):
-            if not _NEGATION.search(text[: hit.start()]):
+            before = text[: hit.start()]
+            if not _NEGATION.search(before) and not _AVOIDING.search(before) and _describes_now(text, hit.start(), hit.end()):
                 matched.append(sign)
                 break
     emergency = any(s.level == "emergency" for s in matched)
@@ -118,3 +138,15 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     personal_sign = any(s.level == "personal" for s in matched) and (describes_self or (several and not informational))
     urgent = emergency or warning or personal_sign
     return Triage(urgent=urgent, emergency=emergency, signs=tuple(s.term for s in matched) if urgent else ())
+
+
+def _describes_now(text: str, start: int, end: int) -> bool:
+    """Is the sign at ``text[start:end]`` something happening now, not history,
+    a comparison ("worse than") or a verb ("numb the skin")?"""
+    if _NOT_A_SYMPTOM_AFTER.match(text[end:]):
+        return False
+    breaks = [m.end() for m in _CLAUSE_BREAK.finditer(text, 0, start)]
+    clause_start = breaks[-1] if breaks else 0
+    after = _CLAUSE_BREAK.search(text, end)
+    clause = text[clause_start : after.start() if after else len(text)]
+    return not _LONG_PAST.search(clause) or bool(_NOW.search(clause))

@@ -152,6 +152,26 @@ def test_scope_does_not_count_phrasing_as_unknown_topics(assistant):
     assert "sleep" in query.unknown_words  # a real word the document never uses still counts
 
 
+STORY = ("I'm 71 and my daughter in Leeds worries about my stomach, I've been on naproxen and omeprazole "
+         "for three years and the arthritis clinic want to try something else. ")
+
+
+def test_a_long_story_around_a_question_does_not_make_it_out_of_scope(assistant):
+    """Words of the background count as known-or-not only where the patient asks (qa/message.py)."""
+    question = "Why is an injection better than carrying on with the tablets?"
+    query = assistant.retriever.analyse(STORY + question)
+    assert {"leeds", "naproxen", "omeprazole"} <= set(query.unknown_words)
+    assert not {"leeds", "naproxen", "omeprazole"} & set(query.asked_unknown_words)
+    answer = assistant.ask(STORY + question)
+    assert not answer.abstained and not answer.urgent
+    assert "oral medications" in answer.passages[0].plain_text.lower()
+
+
+def test_an_out_of_scope_question_after_a_story_is_still_declined(assistant):
+    answer = assistant.ask(STORY + "How much does the injection cost if I pay for it myself, and is there parking?")
+    assert answer.abstained and answer.reason == "unknown_words"
+
+
 def test_searches_run_on_one_thread_per_question(assistant):
     """FAISS's default (every core) fights the other questions' threads; see qa.dense.set_search_threads."""
     import faiss

@@ -7,6 +7,7 @@ import pytest
 
 from qa.fusion import RRF_K, ranks, rrf
 from qa.glossary import Glossary, expansions
+from qa.message import MessageParts, split_message
 from qa.scope import decide
 from qa.spelling import build_corrector
 from qa.text import clean_question, fold, sentence_spans, strip_markdown
@@ -59,7 +60,9 @@ def test_spelling_corrects_unknown_words_only():
 
 
 SIGNS = (WarningSign("fever", "warning", ""), WarningSign("swollen", "personal", ""), WarningSign("red", "personal", ""),
-         WarningSign("hot", "personal", ""), WarningSign("trouble breathing", "emergency", ""))
+         WarningSign("hot", "personal", ""), WarningSign("trouble breathing", "emergency", ""),
+         WarningSign("worse", "personal", ""), WarningSign("numb", "personal", ""), WarningSign("infection", "personal", ""),
+         WarningSign("face swelled", "emergency", ""))
 
 
 @pytest.mark.parametrize("message,urgent,emergency", [
@@ -71,6 +74,20 @@ SIGNS = (WarningSign("fever", "warning", ""), WarningSign("swollen", "personal",
     ("the spot is hot, red and swollen", True, False),
     ("I have trouble breathing", True, True),
     ("will the shot hurt?", False, False),
+    # history is background, not a warning sign now
+    ("I had a fever last month but it's gone now. My injection is on Monday, what should I bring?", False, False),
+    ("years ago my knee swelled up and went red after a fall. what steroid do they use?", False, False),
+    ("I was in hospital in 2022 and had trouble breathing for a while. how long does the steroid last?", False, False),
+    ("my face swelled up once years ago from ibuprofen so I can't take it now. what painkillers can I take?", False, False),
+    ("the pain got worse over the winter so my GP referred me. what happens first?", False, False),
+    # ...but days and weeks are the window after an injection, and "now" makes it current
+    ("my injection was 3 days ago and I have a fever", True, False),
+    ("years ago I had a bad hip, now it is swollen and hot since the injection", True, False),
+    # comparisons, what the doctor does, and trying to avoid something are not symptoms
+    ("my knee is worse than my hip, can they do both?", False, False),
+    ("im scared of needles, do they numb it first?", False, False),
+    ("how do they keep it clean so I don't pick up an infection?", False, False),
+    ("why does it sometimes get worse before it gets better? mine was fine last time", False, False),
 ])
 def test_triage(message, urgent, emergency):
     result = triage(message, SIGNS)
@@ -200,3 +217,26 @@ def test_correctors_are_cache_keys_by_identity_not_by_value():
     first, second = build_corrector(words, set(), {"hurt"}), build_corrector(words, set(), {"hurt"})
     assert first != second and first == first
     assert first.correct("injecton") == second.correct("injecton") == "injection"
+
+
+@pytest.mark.parametrize("message,ask,background", [
+    ("will the shot hurt?", "will the shot hurt?", ""),
+    ("I'm 71 and live in Leeds. My GP sent me. Why is an injection better than tablets? thanks",
+     "Why is an injection better than tablets?", "I'm 71 and live in Leeds. My GP sent me. thanks"),
+    ("my dad is 80 and forgetful. will someone go through the risks with him", "will someone go through the risks with him",
+     "my dad is 80 and forgetful."),
+    ("i work in a warehouse, GP isnt sure, which conditions can be helped by an injection, just wondering",
+     "which conditions can be helped by an injection, just wondering", "i work in a warehouse, GP isnt sure"),
+    ("I had one in 2019. It helped a lot. I want another one", "I want another one", "I had one in 2019. It helped a lot."),
+    ("", "", ""),
+])
+def test_split_message_finds_the_question_in_a_story(message, ask, background):
+    assert split_message(message) == MessageParts(ask, background)
+
+
+def test_scope_counts_only_the_words_it_is_given():
+    """The assistant passes the unknown words of the asking part; a long story around an
+    answerable question then adds nothing (see test_assistant for the whole path)."""
+    story = ("leeds", "daughter", "naproxen", "omeprazole")
+    assert decide(best_cosine=0.52, unknown_words=story, question_words=["hip"], has_content=True).abstain
+    assert not decide(best_cosine=0.52, unknown_words=(), question_words=["hip"], has_content=True).abstain
