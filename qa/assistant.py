@@ -28,6 +28,8 @@ from .embedder import Embedder, torch_threads
 from .errors import IndexCorrupt, IndexNotFound, IndexStale, QAError
 from .glossary import Glossary, load_glossary
 from .index_store import Index, build_index, current_folder, expected_manifest, load_index
+from .message import split_message
+from .not_covered import NotCoveredTerm, find_topic, load_not_covered
 from .passages import ChunkingSettings, Passage
 from .retriever import RetrievalSettings, Retriever, document_words
 from .scope import decide
@@ -48,6 +50,7 @@ class _Loaded:
     index: Index
     glossary: Glossary
     warning_signs: tuple[WarningSign, ...]
+    not_covered: tuple[NotCoveredTerm, ...]
     retriever: Retriever
     guidance: Passage | None
     question_headings: tuple[str, ...]
@@ -221,8 +224,10 @@ class Assistant:
         best = max((h.dense for h in hits), default=-1.0)
         # Words the document lacks count where the patient asks, not in the story
         # around it ("my daughter in Leeds..."): see qa/message.py.
+        topic = find_topic(query.corrected, split_message(query.corrected).ask, loaded.not_covered)
         decision = decide(best_cosine=best, unknown_words=query.asked_unknown_words, question_words=question_words,
-                          has_content=has_content, rare_term_match=loaded.retriever.rare_term_match(query, hits))
+                          has_content=has_content, rare_term_match=loaded.retriever.rare_term_match(query, hits),
+                          not_covered_topic=topic)
         result = answers.compose(
             question=question, hits=hits[:k], k=k, abstain=decision.abstain, reason=decision.reason,
             urgent=flags.urgent, emergency=flags.emergency, guidance=loaded.guidance,
@@ -230,7 +235,8 @@ class Assistant:
         )
         return replace(result, debug={"corrected": query.corrected, "expansions": query.expansions,
                                       "unknown_words": query.unknown_words,
-                                      "asked_unknown_words": query.asked_unknown_words, "signs": flags.signs})
+                                      "asked_unknown_words": query.asked_unknown_words,
+                                      "not_covered_topic": topic, "signs": flags.signs})
 
 
 def _load_or_build(files: list[CorpusFile], embedder: Embedder, index_dir: Path, rebuild: str, progress: bool,
@@ -280,6 +286,7 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
         index=index,
         glossary=glossary,
         warning_signs=warning_signs,
+        not_covered=load_not_covered(corpus_dir),
         retriever=Retriever(index, embedder, glossary, corrector, settings, known_words=known_words),
         guidance=answers.find_guidance(index.passages),
         question_headings=_question_headings(index.passages),

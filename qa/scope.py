@@ -41,12 +41,16 @@ def decide(
     question_words: list[str],
     has_content: bool,
     rare_term_match: bool = False,
+    not_covered_topic: str = "",
 ) -> ScopeDecision:
     """Answer or abstain. ``rare_term_match``: the top passage shares a rare
     document term with the question ("prolotherapy"), which the small model may
-    not know but which settles that the document covers it."""
+    not know but which settles that the document covers it. ``not_covered_topic``:
+    the message raises a topic the clinic lists as not covered (``not_covered.py``)."""
     if not has_content:
         return ScopeDecision(True, "no_content")
+    if not_covered_topic:
+        return ScopeDecision(True, "not_covered_topic")
     joined = " ".join(question_words)
     other_parts = OTHER_BODY_PARTS.intersection(question_words) or any(p in joined for p in OTHER_BODY_PHRASES)
     if other_parts and not HIP_AREA.intersection(question_words):

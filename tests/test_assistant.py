@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -170,6 +171,27 @@ def test_a_long_story_around_a_question_does_not_make_it_out_of_scope(assistant)
 def test_an_out_of_scope_question_after_a_story_is_still_declined(assistant):
     answer = assistant.ask(STORY + "How much does the injection cost if I pay for it myself, and is there parking?")
     assert answer.abstained and answer.reason == "unknown_words"
+
+
+def test_the_clinics_not_covered_topics_are_declined_wherever_they_are_raised(assistant):
+    answer = assistant.ask("I'm 22 weeks pregnant and my hip is killing me. Is it safe for me to have it?")
+    assert answer.abstained and answer.reason == "not_covered_topic"
+    assert assistant.ask("can the vet give my dog a hip injection").reason == "not_covered_topic"
+    # a dog in the story is not the question
+    walk = assistant.ask("I walk my dog twice a day. How long should I avoid strenuous activity after the injection?")
+    assert not walk.abstained
+
+
+def test_not_covered_terms_are_absent_from_the_document(assistant):
+    """A term the document uses would decline questions it answers."""
+    from qa.not_covered import load_not_covered
+    from qa.text import fold
+
+    document = fold(" ".join(p.plain_text for p in assistant.passages))
+    terms = load_not_covered(assistant.paths.corpus_dir)
+    assert len(terms) >= 10
+    for entry in terms:
+        assert not re.search(rf"(?<!\w){re.escape(entry.term)}(?!\w)", document), entry.term
 
 
 def test_searches_run_on_one_thread_per_question(assistant):

@@ -8,6 +8,7 @@ import pytest
 from qa.fusion import RRF_K, ranks, rrf
 from qa.glossary import Glossary, expansions
 from qa.message import MessageParts, split_message
+from qa.not_covered import NotCoveredTerm, find_topic
 from qa.scope import decide
 from qa.spelling import build_corrector
 from qa.text import clean_question, fold, sentence_spans, strip_markdown
@@ -240,3 +241,17 @@ def test_scope_counts_only_the_words_it_is_given():
     story = ("leeds", "daughter", "naproxen", "omeprazole")
     assert decide(best_cosine=0.52, unknown_words=story, question_words=["hip"], has_content=True).abstain
     assert not decide(best_cosine=0.52, unknown_words=(), question_words=["hip"], has_content=True).abstain
+
+
+TOPICS = (NotCoveredTerm("pregnant", "pregnancy", "anywhere"), NotCoveredTerm("dog", "animals", "question"))
+
+
+@pytest.mark.parametrize("message,topic", [
+    ("I'm 22 weeks pregnant. Is it safe for me to have it?", "pregnancy"),
+    ("Can my dog have the same injection?", "animals"),
+    ("I walk my dog every day. When can I walk normally again?", ""),  # only where the patient asks
+    ("Is it safe for me to have it?", ""),
+    ("the hotdog stand", ""),  # whole words only
+])
+def test_not_covered_topics(message, topic):
+    assert find_topic(message, split_message(message).ask, TOPICS) == topic
