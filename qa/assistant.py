@@ -280,9 +280,7 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
     vocab_file = embedder.path / "vocab.txt"
     dictionary = wordpiece_dictionary(vocab_file.read_text(encoding="utf-8")) if vocab_file.is_file() else set()
     corrector = build_corrector(corpus_words, glossary.words(), dictionary)
-    embedder.model  # waits for the encoder: loaded now, not on the first patient's question
-    set_search_threads(torch_threads())
-    return _Loaded(
+    loaded = _Loaded(
         index=index,
         glossary=glossary,
         warning_signs=warning_signs,
@@ -291,6 +289,9 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
         guidance=answers.find_guidance(index.passages),
         question_headings=_question_headings(index.passages),
     )
+    embedder.model  # waits for the encoder (loading since Assistant.load began), not on the first patient's question
+    set_search_threads(torch_threads())
+    return loaded
 
 
 def _related(hits, question: str, *, shown: int, candidates: tuple[str, ...]) -> tuple[str, ...]:

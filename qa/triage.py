@@ -54,8 +54,15 @@ _CLAUSE_BREAK = re.compile(r"[.!?;\n,]|\b(but|though|so)\b")
 # Trying not to get something ("so I don't pick up an infection", "to avoid
 # swelling") is not having it.
 _AVOIDING = re.compile(r"\b(so (that )?(i|you|we|they|he|she) (don'?t|do not|won'?t)|avoid(ing)?|prevent(ing)?)\b(\W+\w+){0,3}\W*$")
-# "worse than my hip" compares; "numb it first" is what the doctor does, not a symptom.
-_NOT_A_SYMPTOM_AFTER = re.compile(r"^\W+(than|it|the (area|skin|spot|site)|you|me|him|her|them|everything)\b")
+# "worse than my hip" compares; "numb it first" is what the doctor does and a
+# "hot water bottle" is a thing, not a symptom. Only a space may come between,
+# so "I feel weak, it is getting worse" still counts.
+_COMPARISON_AFTER = re.compile(r"^\s+than\b")
+_NOT_A_SYMPTOM_AFTER = {
+    "numb": re.compile(r"^\s+(it|the (area|skin|spot|site|hip|leg|joint)|you|me|him|her|them|everything)\b"),
+    "hot": re.compile(r"^\s+(water|bath|baths|shower|drink|drinks|tea|pack|compress|weather|day|flush|flushes|flash|"
+                      r"flashes|food|tub|towel)\b"),
+}
 
 # Asking what *will* happen ("will I be numb?") is not describing a symptom.
 _PROSPECTIVE = re.compile(r"\b(will (i|my|it)|would (i|my)|should i (expect|feel|be)|am i going to|going to be|how long|normal to (be|feel|have))\b")
@@ -143,10 +150,12 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
 def _describes_now(text: str, start: int, end: int) -> bool:
     """Is the sign at ``text[start:end]`` something happening now, not history,
     a comparison ("worse than") or a verb ("numb the skin")?"""
-    if _NOT_A_SYMPTOM_AFTER.match(text[end:]):
+    after = text[end:]
+    last_word = text[start:end].rsplit(" ", 1)[-1]
+    if _COMPARISON_AFTER.match(after) or (last_word in _NOT_A_SYMPTOM_AFTER and _NOT_A_SYMPTOM_AFTER[last_word].match(after)):
         return False
     breaks = [m.end() for m in _CLAUSE_BREAK.finditer(text, 0, start)]
     clause_start = breaks[-1] if breaks else 0
-    after = _CLAUSE_BREAK.search(text, end)
-    clause = text[clause_start : after.start() if after else len(text)]
+    clause_end = _CLAUSE_BREAK.search(text, end)
+    clause = text[clause_start : clause_end.start() if clause_end else len(text)]
     return not _LONG_PAST.search(clause) or bool(_NOW.search(clause))

@@ -87,6 +87,10 @@ SIGNS = (WarningSign("fever", "warning", ""), WarningSign("swollen", "personal",
     # comparisons, what the doctor does, and trying to avoid something are not symptoms
     ("my knee is worse than my hip, can they do both?", False, False),
     ("im scared of needles, do they numb it first?", False, False),
+    ("will they numb the hip first before the big needle", False, False),
+    ("can I put a hot water bottle on it when I get home", False, False),
+    ("I feel numb, it is spreading down my leg", True, False),  # a comma ends the verb reading
+    ("my hip is hot and I feel numb the whole time", True, False),
     ("how do they keep it clean so I don't pick up an infection?", False, False),
     ("why does it sometimes get worse before it gets better? mine was fine last time", False, False),
 ])
