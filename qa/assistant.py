@@ -224,10 +224,11 @@ class Assistant:
         best = max((h.dense for h in hits), default=-1.0)
         # Words the document lacks count where the patient asks, not in the story
         # around it ("my daughter in Leeds..."): see qa/message.py.
-        topic = find_topic(query.corrected, split_message(query.corrected).ask, loaded.not_covered)
+        ask = split_message(query.corrected).ask
+        topic = find_topic(query.corrected, ask, loaded.not_covered)
         decision = decide(best_cosine=best, unknown_words=query.asked_unknown_words, question_words=question_words,
-                          has_content=has_content, rare_term_match=loaded.retriever.rare_term_match(query, hits),
-                          not_covered_topic=topic)
+                          asked_words=words(ask), has_content=has_content,
+                          rare_term_match=loaded.retriever.rare_term_match(query, hits), not_covered_topic=topic)
         result = answers.compose(
             question=question, hits=hits[:k], k=k, abstain=decision.abstain, reason=decision.reason,
             urgent=flags.urgent, emergency=flags.emergency, guidance=loaded.guidance,

@@ -1,5 +1,7 @@
 """English words that carry no topic: pronouns, auxiliaries, question words,
-fillers and the everyday verbs of a question ("can I get...", "what happens").
+fillers, the everyday verbs of a question ("can I get...", "what happens"),
+and everyday words that say how a patient asks rather than what about
+("how *long*", "will they *keep* me", "is that *normal*", "the *clinic*").
 
 Used to tell whether a question leans on a *topic* the document never
 mentions ("insurance", "parking") rather than on ordinary phrasing. A plain
@@ -31,6 +33,16 @@ FUNCTION_WORDS = frozenset(
     hi hello hey hiya thanks thank cheers
     today tonight tomorrow yesterday morning afternoon evening night ago hr hrs min mins sec secs
     monday tuesday wednesday thursday friday saturday sunday
+    long longer short shorter quick quickly fast slow slowly early earlier late later usual usually normal
+    normally generally typically supposed expected exact exactly actual proper properly real different similar
+    fine alright good great nice sure certain whole old
+    keep keeps kept give gives given gave send sends sent pick picks check checks checked start starts started
+    finish finishes finished leave leaves stay stays wait waits waiting hang run runs ring call calls find
+    found show shows ask asks asked explain explains bring brings matter matters wonder wondering worry
+    worried worries meant
+    problem problems issue issues question questions answer answers moment moments while ages
+    type types u ur r pls plz cos coz tho
+    clinic clinics hospital
     """.split()
 )
 

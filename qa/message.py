@@ -54,8 +54,11 @@ def split_message(message: str) -> MessageParts:
 
 
 def _split_run_on(sentence: str) -> MessageParts:
-    """One sentence: from the first comma clause that opens like a question onwards."""
+    """One sentence: from the first comma clause that opens like a question onwards
+    (all of it when the first clause already does: "can you send me a list of..., like X, how often")."""
     clauses = [c.strip() for c in _CLAUSE.findall(sentence) if c.strip()]
+    if clauses and _opens_like_question(clauses[0]):
+        return MessageParts(sentence, "")
     for i, clause in enumerate(clauses[1:], start=1):
         if _opens_like_question(clause):
             return MessageParts(", ".join(clauses[i:]), ", ".join(clauses[:i]))

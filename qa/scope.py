@@ -19,13 +19,19 @@ MIN_COSINE = 0.35
 #: cannot speak to, the stronger the match must be.
 UNKNOWN_WORD_PENALTY = 0.1
 #: The document is about the hip: questions about other body parts are outside it
-#: unless they also mention the hip area.
+#: unless they also mention the hip area. Not listed: parts mostly met in idioms
+#: ("keep an eye out", "on the other hand", "back on my feet").
 OTHER_BODY_PARTS = frozenset(
-    "knee knees shoulder shoulders spine spinal neck ankle ankles elbow elbows wrist wrists hand hands "
-    "finger fingers foot feet toe toes eye eyes tooth teeth jaw kidney liver".split()
+    "knee knees shoulder shoulders spine spinal neck ankle ankles elbow elbows wrist wrists "
+    "finger fingers foot toe toes tooth teeth jaw kidney liver".split()
 )
 OTHER_BODY_PHRASES = ("lower back", "upper back", "back pain")
 HIP_AREA = frozenset("hip hips buttock buttocks butt bum groin thigh thighs leg legs".split())
+
+
+def _names_other_part(words: list[str]) -> bool:
+    joined = " ".join(words)
+    return bool(OTHER_BODY_PARTS.intersection(words)) or any(p in joined for p in OTHER_BODY_PHRASES)
 
 
 @dataclass(frozen=True)
@@ -40,10 +46,12 @@ def decide(
     unknown_words: tuple[str, ...],
     question_words: list[str],
     has_content: bool,
+    asked_words: list[str] | None = None,
     rare_term_match: bool = False,
     not_covered_topic: str = "",
 ) -> ScopeDecision:
-    """Answer or abstain. ``rare_term_match``: the top passage shares a rare
+    """Answer or abstain. ``asked_words``: the words of the part of the message
+    that asks (``qa.message``; all of ``question_words`` when not given). ``rare_term_match``: the top passage shares a rare
     document term with the question ("prolotherapy"), which the small model may
     not know but which settles that the document covers it. ``not_covered_topic``:
     the message raises a topic the clinic lists as not covered (``not_covered.py``)."""
@@ -51,9 +59,11 @@ def decide(
         return ScopeDecision(True, "no_content")
     if not_covered_topic:
         return ScopeDecision(True, "not_covered_topic")
-    joined = " ".join(question_words)
-    other_parts = OTHER_BODY_PARTS.intersection(question_words) or any(p in joined for p in OTHER_BODY_PHRASES)
-    if other_parts and not HIP_AREA.intersection(question_words):
+    asked = question_words if asked_words is None else asked_words
+    if _names_other_part(asked) and not HIP_AREA.intersection(asked):
+        # "do you do knees too? mine is as bad as my hip": the hip is in the story, the knee is asked about
+        return ScopeDecision(True, "other_body_part")
+    if _names_other_part(question_words) and not HIP_AREA.intersection(question_words):
         return ScopeDecision(True, "other_body_part")
     if rare_term_match and not unknown_words:
         return ScopeDecision(False, "")

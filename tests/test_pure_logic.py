@@ -233,6 +233,8 @@ def test_correctors_are_cache_keys_by_identity_not_by_value():
     ("i work in a warehouse, GP isnt sure, which conditions can be helped by an injection, just wondering",
      "which conditions can be helped by an injection, just wondering", "i work in a warehouse, GP isnt sure"),
     ("I had one in 2019. It helped a lot. I want another one", "I want another one", "I had one in 2019. It helped a lot."),
+    ("can you send me a list of exercises, like leg raises, how many of each",  # the first clause already asks
+     "can you send me a list of exercises, like leg raises, how many of each", ""),
     ("", "", ""),
 ])
 def test_split_message_finds_the_question_in_a_story(message, ask, background):
@@ -259,3 +261,15 @@ TOPICS = (NotCoveredTerm("pregnant", "pregnancy", "anywhere"), NotCoveredTerm("d
 ])
 def test_not_covered_topics(message, topic):
     assert find_topic(message, split_message(message).ask, TOPICS) == topic
+
+
+def test_another_body_part_asked_about_is_out_of_scope_even_with_the_hip_in_the_story():
+    message = "do you also do injections for knees at the clinic? my right knee is nearly as bad as my hip"
+    ask = split_message(message).ask
+    words = message.replace("?", "").split()
+    assert decide(best_cosine=0.7, unknown_words=(), question_words=words, asked_words=ask.rstrip("?").split(),
+                  has_content=True).reason == "other_body_part"
+    both = "can the hip injection help my knee too".split()
+    assert not decide(best_cosine=0.7, unknown_words=(), question_words=both, asked_words=both, has_content=True).abstain
+    idiom = "what should i keep an eye out for after the injection".split()
+    assert not decide(best_cosine=0.7, unknown_words=(), question_words=idiom, has_content=True).abstain
