@@ -34,7 +34,7 @@ SECTIONS = {
     "build": ("bench.startup", "build", "5. index build vs bare encode of the same texts"),
     "scale": ("bench.scale", "scale", "6. synthetic 1k/10k/100k passages, really encoded: build and ask() vs corpus size (slow)"),
     "vectors": ("bench.scale", "vectors", "6. search only on up to 1M noisy vectors: exact vs HNSW, recall at the app's settings"),
-    "threads": ("bench.inprocess", "threads", "torch threads 1 vs 2, one and several callers"),
+    "threads": ("bench.inprocess", "threads", "intra-op threads per encode, 1 vs 2, one and several callers"),
     "onnx": ("bench.onnx_trial", "onnx", "ONNX fp32 / int8 encoder vs PyTorch: speed and eval metrics"),
 }
 DEFAULT_OUT = Path(__file__).resolve().parent
@@ -70,13 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def machine_facts() -> dict:
-    import torch
+    from qa.embedder import encoder_choice, torch_threads
 
     versions = {n: _version(n) for n in ("torch", "sentence-transformers", "faiss-cpu", "bm25s", "onnxruntime", "gradio", "fastapi", "uvicorn")}
     return {
         "CPU count (os.cpu_count)": os.cpu_count(),
         "CPUs usable (sched_getaffinity)": len(os.sched_getaffinity(0)),
-        "torch threads (default)": torch.get_num_threads(),
+        "encoder backend requested (QA_ENCODER)": encoder_choice(),
+        "intra-op threads per encode (QA_TORCH_THREADS, either backend)": torch_threads(),
         "load average at start (1/5/15 min)": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
         "platform": platform.platform(),
         "python": platform.python_version(),

@@ -12,7 +12,7 @@ the default, takes ONNX when it works and otherwise PyTorch, with one
 warning. ONNX encodes a question in about 0.4x the PyTorch time with the
 same eval metrics (bench/RESULTS.md, "ONNX Runtime trial"), and once
 exported it never imports torch or sentence-transformers (4.5 s of imports),
-so a process starts answering in about 0.7 s instead of 4.9 s. One
+so a process starts answering in about 0.4 s instead of 4.9 s. One
 ``Embedder`` uses one backend for everything it encodes, index and
 questions alike.
 
