@@ -73,3 +73,18 @@ def test_vectors_section_alone_reports_recall_at_the_apps_settings(tmp_path):
     cells = [c.strip() for c in app[0].strip("|").split("|")]
     assert all(0.0 <= float(c) <= 1.0 for c in cells[2:5])  # recall@10, @100, @depth
     assert f"k={SEARCH_DEPTH}" in text and "**Chosen settings**" in text
+
+
+def test_onnx_trial_runs_its_three_encoders(tmp_path):
+    """The int8 arm quantises a plain export: onnxruntime's quantiser cannot read the
+    fused graph qa stores, and a failed section only shows as "FAILED" in the file."""
+    out_dir = tmp_path / "out"
+    out = _bench("--sections", "onnx", "--questions", "3", "--out", str(out_dir), "--work-dir", str(tmp_path / "work"),
+                 tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = (out_dir / "RESULTS.md").read_text(encoding="utf-8")
+    assert "FAILED" not in text
+    rows = [line for line in text.splitlines() if line.startswith(("| pytorch |", "| onnx fp32 |", "| onnx int8 |"))]
+    assert len(rows) == 3
+    cosine = {line.split("|")[1].strip(): float(line.split("|")[5]) for line in rows}
+    assert cosine["onnx fp32"] >= 0.999 and 0.5 < cosine["onnx int8"] <= 1.0
