@@ -54,10 +54,10 @@ _CLAUSE_BREAK = re.compile(r"[.!?;\n,]|\b(but|though|so)\b")
 # Trying not to get something ("so I don't pick up an infection", "to avoid
 # swelling") is not having it.
 _AVOIDING = re.compile(r"\b(so (that )?(i|you|we|they|he|she) (don'?t|do not|won'?t)|avoid(ing)?|prevent(ing)?)\b(\W+\w+){0,3}\W*$")
-# "worse than my hip" compares; "numb it first" is what the doctor does and a
+# "worse than my hip" compares ("worse than before" is getting worse); "numb it first" is what the doctor does and a
 # "hot water bottle" is a thing, not a symptom. Only a space may come between,
 # so "I feel weak, it is getting worse" still counts.
-_COMPARISON_AFTER = re.compile(r"^\s+than\b")
+_COMPARISON_AFTER = re.compile(r"^\s+than\b(?!\s+(before|yesterday|earlier|ever|it was|last night|this morning))")
 _NOT_A_SYMPTOM_AFTER = {
     "numb": re.compile(r"^\s+(it|the (area|skin|spot|site|hip|leg|joint)|you|me|him|her|them|everything)\b"),
     "hot": re.compile(r"^\s+(water|bath|baths|shower|drink|drinks|tea|pack|compress|weather|day|flush|flushes|flash|"

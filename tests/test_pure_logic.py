@@ -86,6 +86,7 @@ SIGNS = (WarningSign("fever", "warning", ""), WarningSign("swollen", "personal",
     ("years ago I had a bad hip, now it is swollen and hot since the injection", True, False),
     # comparisons, what the doctor does, and trying to avoid something are not symptoms
     ("my knee is worse than my hip, can they do both?", False, False),
+    ("since the injection my hip is worse than before", True, False),  # "than before" is getting worse
     ("im scared of needles, do they numb it first?", False, False),
     ("will they numb the hip first before the big needle", False, False),
     ("can I put a hot water bottle on it when I get home", False, False),
