@@ -28,7 +28,6 @@ from .embedder import Embedder, torch_threads
 from .errors import IndexCorrupt, IndexNotFound, IndexStale, QAError
 from .glossary import Glossary, load_glossary
 from .index_store import Index, build_index, current_folder, expected_manifest, load_index
-from .message import split_message
 from .not_covered import NotCoveredTerm, find_topic, load_not_covered
 from .passages import ChunkingSettings, Passage
 from .retriever import RetrievalSettings, Retriever, document_words
@@ -224,10 +223,9 @@ class Assistant:
         best = max((h.dense for h in hits), default=-1.0)
         # Words the document lacks count where the patient asks, not in the story
         # around it ("my daughter in Leeds..."): see qa/message.py.
-        ask = split_message(query.corrected).ask
-        topic = find_topic(query.corrected, ask, loaded.not_covered)
+        topic = find_topic(query.corrected, query.ask, loaded.not_covered)
         decision = decide(best_cosine=best, unknown_words=query.asked_unknown_words, question_words=question_words,
-                          asked_words=words(ask), has_content=has_content,
+                          asked_words=words(query.ask), has_content=has_content,
                           rare_term_match=loaded.retriever.rare_term_match(query, hits), not_covered_topic=topic)
         result = answers.compose(
             question=question, hits=hits[:k], k=k, abstain=decision.abstain, reason=decision.reason,

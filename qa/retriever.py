@@ -72,7 +72,8 @@ class Query:
     tokens: tuple[str, ...]  # BM25 tokens (with expansions)
     unknown_words: tuple[str, ...]  # content words neither in corpus nor glossary
     focused: str = ""  # the question without the document's topic words, if that differs
-    asked_unknown_words: tuple[str, ...] = ()  # those of unknown_words in the asking part (qa.message)
+    asked_unknown_words: tuple[str, ...] = ()  # those of unknown_words in the asking part
+    ask: str = ""  # the part of the corrected question that asks, without the story around it (qa.message)
 
     @property
     def dense_text(self) -> str:
@@ -193,14 +194,15 @@ class Retriever:
             if w not in FUNCTION_WORDS and not w.isdigit() and stems[w] and w not in self.document_words
             and not set(stems[w]) & lay_stems and not self.index.lexical.known(stems[w])
         )
-        asked = set(words(split_message(corrected).ask))
+        ask = split_message(corrected).ask
+        asked = set(words(ask))
         asked_unknown = tuple(w for w in unknown if w in asked)
         focused = ""
         if s.focus:
             kept = [w for w in question_words if not set(stems[w]) & self._topic_stems]
             if kept and len(kept) < len(question_words) and any(stems[w] for w in kept):
                 focused = " ".join(kept + list(added))
-        return Query(question, corrected, added, tuple(tokens), unknown, focused, asked_unknown)
+        return Query(question, corrected, added, tuple(tokens), unknown, focused, asked_unknown, ask)
 
     def _in_document_phrase(self, lay: str, question: str) -> bool:
         """Is ``lay`` used in the question next to a word it also stands next to in the document?"""
