@@ -171,14 +171,17 @@ def test_a_long_story_around_a_question_does_not_make_it_out_of_scope(assistant)
 
 
 def test_an_out_of_scope_question_after_a_story_is_still_declined(assistant):
-    answer = assistant.ask(STORY + "How much does the injection cost if I pay for it myself, and is there parking?")
+    answer = assistant.ask(STORY + "Will the steroid affect my vaccinations or my flu jab?")
     assert answer.abstained and answer.reason == "unknown_words"
+    assert {"vaccinations", "flu"} <= set(answer.debug["asked_unknown_words"])
 
 
 def test_the_clinics_not_covered_topics_are_declined_wherever_they_are_raised(assistant):
     answer = assistant.ask("I'm 22 weeks pregnant and my hip is killing me. Is it safe for me to have it?")
     assert answer.abstained and answer.reason == "not_covered_topic"
     assert assistant.ask("can the vet give my dog a hip injection").reason == "not_covered_topic"
+    cost = assistant.ask("My mum is 79 and the NHS list is long. How much does the injection cost if we pay ourselves?")
+    assert cost.abstained and cost.reason == "not_covered_topic"
     # a dog in the story is not the question
     walk = assistant.ask("I walk my dog twice a day. How long should I avoid strenuous activity after the injection?")
     assert not walk.abstained
