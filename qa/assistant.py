@@ -28,7 +28,7 @@ from .embedder import Embedder, torch_threads
 from .errors import IndexCorrupt, IndexNotFound, IndexStale, QAError
 from .glossary import Glossary, load_glossary
 from .index_store import Index, build_index, current_folder, expected_manifest, load_index
-from .not_covered import NotCoveredTerm, find_topic, load_not_covered
+from .not_covered import NotCoveredTerm, absent_from, find_topic, load_not_covered
 from .passages import ChunkingSettings, Passage
 from .retriever import RetrievalSettings, Retriever, document_words
 from .scope import decide
@@ -283,7 +283,8 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
         index=index,
         glossary=glossary,
         warning_signs=warning_signs,
-        not_covered=load_not_covered(corpus_dir),
+        not_covered=absent_from(load_not_covered(corpus_dir),
+                                " ".join(f"{p.heading} {p.plain_text}" for p in index.passages)),
         retriever=Retriever(index, embedder, glossary, corrector, settings, known_words=known_words),
         guidance=answers.find_guidance(index.passages),
         question_headings=_question_headings(index.passages),

@@ -10,7 +10,9 @@ message makes the assistant say the guide does not cover it.
 ``where`` is ``anywhere`` for a circumstance of the patient that changes any
 answer (pregnancy), or ``question`` when the word only matters in the asking
 part ("can dogs have it?", not "I walk my dog every day").
-``load_not_covered`` reads the file (none: nothing listed); ``find_topic`` is pure.
+A listed term the document itself uses is ignored (``absent_from``): the
+document is the authority on what it covers. ``load_not_covered`` reads the
+file (none: nothing listed); ``absent_from`` and ``find_topic`` are pure.
 """
 
 from __future__ import annotations
@@ -52,6 +54,13 @@ def load_not_covered(corpus_dir: Path) -> tuple[NotCoveredTerm, ...]:
 @lru_cache(maxsize=4096)
 def _pattern(term: str) -> re.Pattern:
     return re.compile(rf"(?<![\w']){re.escape(term)}(?![\w'])")
+
+
+def absent_from(terms: tuple[NotCoveredTerm, ...], document: str) -> tuple[NotCoveredTerm, ...]:
+    """The terms the document does not use: once the content team writes about
+    parking, "parking" stops declining questions, without anyone editing this list."""
+    folded = fold(document)
+    return tuple(entry for entry in terms if not _pattern(entry.term).search(folded))
 
 
 def find_topic(message: str, ask: str, terms: tuple[NotCoveredTerm, ...]) -> str:

@@ -8,7 +8,7 @@ import pytest
 from qa.fusion import RRF_K, ranks, rrf
 from qa.glossary import Glossary, expansions
 from qa.message import MessageParts, split_message
-from qa.not_covered import NotCoveredTerm, find_topic
+from qa.not_covered import NotCoveredTerm, absent_from, find_topic
 from qa.scope import decide
 from qa.spelling import build_corrector
 from qa.text import clean_question, fold, sentence_spans, strip_markdown
@@ -274,3 +274,9 @@ def test_another_body_part_asked_about_is_out_of_scope_even_with_the_hip_in_the_
     assert not decide(best_cosine=0.7, unknown_words=(), question_words=both, asked_words=both, has_content=True).abstain
     idiom = "what should i keep an eye out for after the injection".split()
     assert not decide(best_cosine=0.7, unknown_words=(), question_words=idiom, has_content=True).abstain
+
+
+def test_a_not_covered_term_the_document_uses_is_ignored():
+    document = "Parking: patients can park for free behind the clinic. Dogs are not allowed."
+    kept = absent_from(TOPICS + (NotCoveredTerm("parking", "parking", "question"),), document)
+    assert [t.term for t in kept] == ["pregnant", "dog"]  # whole words: "dogs" is not "dog"; "parking" is used
