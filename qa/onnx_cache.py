@@ -22,7 +22,8 @@ copied halfway), not tampering: whoever can write the weights can write
 ``export.json`` too. CRC-32 is made for exactly that, and it reads the 87 MB
 of weights in about 22 ms against sha256's 51 ms, so it finishes on another
 core while onnxruntime builds its session (about 30 ms) instead of making
-every start wait. The cache lives in ``<repo>/index/encoders`` unless
+every start wait. An export also deletes exports of the same model in an
+older export format. The cache lives in ``<repo>/index/encoders`` unless
 ``QA_ENCODER_CACHE`` names another folder.
 
 This module does not choose between ONNX and PyTorch (``embedder`` does).
@@ -203,6 +204,7 @@ def _export(folder: Path, fingerprint: str, model_path: Path, threads: int) -> O
         raise OnnxUnavailable(f"Cannot write the ONNX encoder to {folder} ({exc.strerror or exc}): "
                               f"set {ENV_ENCODER_CACHE} to a writable folder.") from exc
     _remove_stale_temps(folder)
+    _remove_obsolete_formats(folder)
     tmp = folder / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     started = time.perf_counter()
     log.info("Exporting the model at %s to ONNX, once (about 10 s).", model_path)
@@ -276,3 +278,18 @@ def _remove_stale_temps(folder: Path) -> None:
                 shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
         except OSError:
             pass
+
+
+def _remove_obsolete_formats(folder: Path) -> None:
+    """Delete exports of the same model in an export format this code no longer
+    reads (87 MB each). Exports in the current format for other torch or
+    onnxruntime versions stay: another environment may share this cache."""
+    for sibling in folder.parent.glob(f"{folder.name.split('-')[0]}-*"):
+        if sibling == folder or not sibling.is_dir():
+            continue
+        try:
+            current = json.loads((sibling / RECORD).read_text()).get("format") == EXPORT_FORMAT
+        except (OSError, ValueError, AttributeError):
+            current = False  # no readable record: an unfinished or pre-record export
+        if not current:
+            shutil.rmtree(sibling, ignore_errors=True)

@@ -254,6 +254,23 @@ def test_export_that_fails_midway_leaves_nothing_in_use(onnx_embedder, tmp_path,
     assert "falling back to PyTorch" in caplog.text
 
 
+def test_an_export_removes_obsolete_formats_of_its_model_only(onnx_embedder, tmp_path):
+    """Exports in a format this code cannot read are 87 MB of debris; the current format
+    for another torch/onnxruntime version may belong to another environment."""
+    from qa.onnx_cache import EXPORT_FORMAT, _remove_obsolete_formats
+
+    fp = onnx_embedder.fingerprint
+    current = tmp_path / f"{fp}-aaaaaaaa"
+    old_format, other_version, other_model = (tmp_path / f"{fp}-bbbbbbbb", tmp_path / f"{fp}-cccccccc",
+                                              tmp_path / f"{'0' * 16}-dddddddd")
+    for folder, fmt in ((current, EXPORT_FORMAT), (old_format, "torchscript-opset17-meanpool-l2-v1"),
+                        (other_version, EXPORT_FORMAT), (other_model, "torchscript-opset17-meanpool-l2-v1")):
+        folder.mkdir()
+        (folder / RECORD).write_text(json.dumps({"format": fmt}))
+    _remove_obsolete_formats(current)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([current.name, other_version.name, other_model.name])
+
+
 def test_unwritable_cache_falls_back(onnx_embedder, tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
