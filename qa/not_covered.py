@@ -17,14 +17,12 @@ file (none: nothing listed); ``absent_from`` and ``find_topic`` are pure.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from .clinic_tables import read_table
 from .errors import CorpusError
-from .text import fold
+from .text import fold, term_pattern
 
 NOT_COVERED_FILE = "not_covered.csv"
 PLACES = ("anywhere", "question")
@@ -51,16 +49,11 @@ def load_not_covered(corpus_dir: Path) -> tuple[NotCoveredTerm, ...]:
     return tuple(terms)
 
 
-@lru_cache(maxsize=4096)
-def _pattern(term: str) -> re.Pattern:
-    return re.compile(rf"(?<![\w']){re.escape(term)}(?![\w'])")
-
-
 def absent_from(terms: tuple[NotCoveredTerm, ...], document: str) -> tuple[NotCoveredTerm, ...]:
     """The terms the document does not use: once the content team writes about
     parking, "parking" stops declining questions, without anyone editing this list."""
     folded = fold(document)
-    return tuple(entry for entry in terms if not _pattern(entry.term).search(folded))
+    return tuple(entry for entry in terms if not term_pattern(entry.term).search(folded))
 
 
 def find_topic(message: str, ask: str, terms: tuple[NotCoveredTerm, ...]) -> str:
@@ -68,6 +61,6 @@ def find_topic(message: str, ask: str, terms: tuple[NotCoveredTerm, ...]) -> str
     terms are looked for in the whole message, ``question`` terms in ``ask``."""
     whole, asked = fold(message), fold(ask)
     for entry in terms:
-        if _pattern(entry.term).search(whole if entry.where == "anywhere" else asked):
+        if term_pattern(entry.term).search(whole if entry.where == "anywhere" else asked):
             return entry.topic
     return ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
@@ -95,3 +96,9 @@ def clean_question(raw: str) -> str:
         else:
             kept.append(ch)
     return " ".join("".join(kept).split())
+
+
+@lru_cache(maxsize=4096)
+def term_pattern(term: str) -> re.Pattern:
+    """A clinic table's term ("fever", "can't breathe") as whole words, compiled once per term."""
+    return re.compile(rf"(?<![\w']){re.escape(term)}(?![\w'])")

@@ -20,11 +20,10 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from .clinic_tables import read_table
-from .text import fold
+from .text import fold, term_pattern
 
 WARNING_SIGNS_FILE = "warning_signs.csv"
 log = logging.getLogger("qa.triage")
@@ -119,12 +118,6 @@ def _normalise(text: str) -> str:
     return fold(text).replace("’", "'")
 
 
-@lru_cache(maxsize=4096)
-def _term_pattern(term: str) -> re.Pattern:
-    """A sign as whole words, compiled once per term."""
-    return re.compile(rf"(?<![\w']){re.escape(term)}(?![\w'])")
-
-
 def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     """Is this message describing warning signs (urgent) or an emergency?"""
     text = _normalise(message)
@@ -132,7 +125,7 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     informational = bool(_INFORMATIONAL.search(text))
     matched: list[WarningSign] = []
     for sign in signs:
-        for hit in _term_pattern(sign.term).finditer(text):
+        for hit in term_pattern(sign.term).finditer(text):
             before = text[: hit.start()]
             if not _NEGATION.search(before) and not _AVOIDING.search(before) and _describes_now(text, hit.start(), hit.end()):
                 matched.append(sign)
