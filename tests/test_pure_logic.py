@@ -11,7 +11,7 @@ from qa.message import MessageParts, split_message
 from qa.not_covered import NotCoveredTerm, absent_from, find_topic
 from qa.scope import decide
 from qa.spelling import build_corrector
-from qa.text import clean_question, fold, sentence_spans, strip_markdown
+from qa.text import clean_question, fold, sentence_spans, strip_markdown, term_pattern
 from qa.triage import WarningSign, triage
 
 
@@ -32,6 +32,33 @@ def test_sentences_keep_abbreviations_and_quotes_together():
                                        ("😀", "😀"), ("", ""), ("مرحبا", "مرحبا")])
 def test_clean_question(raw, clean):
     assert clean_question(raw) == clean
+
+
+def _whole_word_spans(term: str, text: str) -> list[tuple[int, int]]:
+    """The definition term_pattern implements, written the slow, obvious way."""
+    spans, start = [], 0
+    while (at := text.find(term, start)) >= 0:
+        end = at + len(term)
+        before = text[at - 1] if at else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before in "_'") and not (after.isalnum() or after in "_'"):
+            spans.append((at, end))
+            start = end  # matches do not overlap, as with re.finditer
+        else:
+            start = at + 1
+    return spans
+
+
+@pytest.mark.parametrize("term", ["a", "ab", "a b", "b'a", "fever", "can't breathe"])
+def test_term_pattern_matches_whole_words_only(term):
+    import random
+
+    rng = random.Random(term)
+    alphabet = ["a", "b", " ", "'", "-", "_", "fever", "can't breathe", "é"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        assert [m.span() for m in term_pattern(term).finditer(text)] == _whole_word_spans(term, text), (term, text)
+    assert term_pattern("fever").search("a high fever.") and not term_pattern("fever").search("feverish")
 
 
 def test_rrf_worked_example():
