@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .clinic_tables import read_table
 from .errors import CorpusError
-from .text import fold, term_pattern
+from .text import fold, has_term
 
 NOT_COVERED_FILE = "not_covered.csv"
 PLACES = ("anywhere", "question")
@@ -53,7 +53,7 @@ def absent_from(terms: tuple[NotCoveredTerm, ...], document: str) -> tuple[NotCo
     """The terms the document does not use: once the content team writes about
     parking, "parking" stops declining questions, without anyone editing this list."""
     folded = fold(document)
-    return tuple(entry for entry in terms if not term_pattern(entry.term).search(folded))
+    return tuple(entry for entry in terms if not has_term(folded, entry.term))
 
 
 def find_topic(message: str, ask: str, terms: tuple[NotCoveredTerm, ...]) -> str:
@@ -61,6 +61,6 @@ def find_topic(message: str, ask: str, terms: tuple[NotCoveredTerm, ...]) -> str
     terms are looked for in the whole message, ``question`` terms in ``ask``."""
     whole, asked = fold(message), fold(ask)
     for entry in terms:
-        if term_pattern(entry.term).search(whole if entry.where == "anywhere" else asked):
+        if has_term(whole if entry.where == "anywhere" else asked, entry.term):
             return entry.topic
     return ""

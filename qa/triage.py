@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .clinic_tables import read_table
-from .text import fold, term_pattern
+from .text import fold, term_spans
 
 WARNING_SIGNS_FILE = "warning_signs.csv"
 log = logging.getLogger("qa.triage")
@@ -125,9 +125,9 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     informational = bool(_INFORMATIONAL.search(text))
     matched: list[WarningSign] = []
     for sign in signs:
-        for hit in term_pattern(sign.term).finditer(text):
-            before = text[: hit.start()]
-            if not _NEGATION.search(before) and not _AVOIDING.search(before) and _describes_now(text, hit.start(), hit.end()):
+        for start, end in term_spans(text, sign.term):
+            before = text[:start]
+            if not _NEGATION.search(before) and not _AVOIDING.search(before) and _describes_now(text, start, end):
                 matched.append(sign)
                 break
     emergency = any(s.level == "emergency" for s in matched)
