@@ -37,9 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from qa_web.settings import parse_settings
 
     settings = parse_settings(argv)
+    from qa import preload_encoder
+
+    preload_encoder()  # the model loads on another core while Gradio and the retrieval libraries import
+    from qa_web.server import serve
+
     from qa import Assistant
     from qa.errors import QAError
-    from qa_web.server import serve
 
     try:
         assistant = Assistant.load()

@@ -2,7 +2,8 @@
 
 Public API::
 
-    from qa import Assistant
+    from qa import Assistant, preload_encoder
+    preload_encoder()                     # optional, first thing: the model loads while the rest imports
     assistant = Assistant.load()          # builds the index on first use
     answer = assistant.ask("will the shot hurt?", k=3)
     answer.to_dict()
@@ -19,13 +20,14 @@ from .config import MAX_QUESTION_CHARS
 from .errors import CorpusError, IndexCorrupt, IndexNotFound, IndexStale, ModelNotFound, QAError
 
 __all__ = [
-    "Answer", "Assistant", "Hit", "Passage", "QuotedPassage", "RetrievalSettings", "retrieval_variants",
+    "Answer", "Assistant", "Hit", "preload_encoder", "Passage", "QuotedPassage", "RetrievalSettings", "retrieval_variants",
     "MAX_QUESTION_CHARS", "QAError", "CorpusError", "IndexCorrupt", "IndexNotFound", "IndexStale", "ModelNotFound",
 ]
 
 _LAZY = {
     "Assistant": "assistant", "Answer": "answer", "QuotedPassage": "answer", "Passage": "passages",
     "Hit": "retriever", "RetrievalSettings": "retriever", "retrieval_variants": "retriever",
+    "preload_encoder": "embedder",
 }
 
 

@@ -24,7 +24,7 @@ from . import answer as answers
 from .config import MAX_QUESTION_CHARS, Paths, resolve_paths
 from .corpus import CorpusFile, read_corpus
 from .dense import set_search_threads
-from .embedder import Embedder, torch_threads
+from .embedder import Embedder, embedder_for, torch_threads
 from .errors import IndexCorrupt, IndexNotFound, IndexStale, QAError
 from .glossary import Glossary, load_glossary
 from .index_store import Index, build_index, current_folder, expected_manifest, load_index
@@ -87,8 +87,7 @@ class Assistant:
             raise ValueError('rebuild must be "auto", "never" or "always"')
         paths = resolve_paths(corpus_dir=corpus_dir, index_dir=index_dir, model_path=model_path)
         files = read_corpus(paths.corpus_dir)
-        embedder = Embedder(paths.model_path)
-        embedder.start_loading()  # on another core, while the index is read and prepared
+        embedder = embedder_for(paths.model_path)  # loading on another core while the index is read and prepared
         loaded = _load_or_build(files, embedder, paths.index_dir, rebuild, progress,
                                 prepare=lambda index: _prepare(index, embedder, paths.corpus_dir, settings))
         return cls(paths=paths, embedder=embedder, loaded=loaded, settings=settings)

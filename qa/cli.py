@@ -111,6 +111,9 @@ def _check(args, locations) -> int:
 
 
 def _ask(args, locations) -> int:
+    from .embedder import preload_encoder
+
+    preload_encoder(locations.get("model_path"))  # loads while the retrieval libraries import
     from .assistant import Assistant
 
     answer = Assistant.load(**locations).ask(args.question, k=args.k)

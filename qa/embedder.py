@@ -191,3 +191,58 @@ class Embedder:
 
     def encode(self, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
         return self.model.encode(list(texts), batch_size=batch_size, progress=progress)
+
+
+# --------------------------------------------------------------- preloading
+# A serving process spends its first quarter second (and seconds with Gradio)
+# importing FAISS, bm25s and web libraries on the main thread. onnxruntime
+# builds its session without holding the GIL, so an encoder whose loading
+# starts before those imports is ready when they end, instead of starting
+# after them (bench/RESULTS.md, "Cold start").
+_preloaded: dict[tuple, Embedder] = {}
+_preloaded_lock = threading.Lock()
+
+
+def _preload_key(model_path: Path | None) -> tuple:
+    """What makes two loads the same encoder: the model folder and the encoder settings
+    (``QA_ENCODER_CACHE`` included, so a test's own cache is never handed another's encoder)."""
+    path = Path(model_path) if model_path else default_model_path()
+    return (str(path.resolve()), encoder_choice(), torch_threads(), os.environ.get("QA_ENCODER_CACHE", ""))
+
+
+def preload_encoder(model_path: str | os.PathLike | None = None) -> None:
+    """Start loading the encoder of ``model_path`` (default: ``QA_MODEL_PATH``
+    or the bundled model) on a background thread, for the next
+    ``embedder_for`` the same model, i.e. the next ``Assistant.load()``.
+
+    Call it first thing in a process that will answer. It never raises: a
+    missing model or a bad setting is reported, with its usual message, by the
+    load that follows.
+    """
+    from .config import resolve_paths
+
+    path = resolve_paths(model_path=model_path).model_path
+    try:
+        key = _preload_key(path)
+        with _preloaded_lock:
+            if key in _preloaded:
+                return
+            embedder = _preloaded[key] = Embedder(path)
+    except QAError:
+        return
+    embedder.start_loading()
+
+
+def embedder_for(model_path: Path | None) -> Embedder:
+    """The embedder ``preload_encoder`` started for this model and these
+    settings, handed over once; otherwise a new one, already loading."""
+    try:
+        key = _preload_key(model_path)
+    except QAError:
+        key = None  # a missing model: Embedder() below says so
+    with _preloaded_lock:
+        embedder = _preloaded.pop(key, None)
+    if embedder is None:
+        embedder = Embedder(model_path)
+        embedder.start_loading()
+    return embedder

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa import Assistant, ModelNotFound, preload_encoder
 from qa.corpus import read_corpus
 from qa.dense import passage_views
 from qa.embedder import Embedder
@@ -29,6 +30,8 @@ from qa.onnx_cache import cache_folder as folder_of_export
 from qa.onnx_encoder import OnnxUnavailable, pad_batch
 from qa.onnx_export import unsupported_reason
 from qa.passages import build_passages
+
+from conftest import CORPUS_DIR
 
 REPO = Path(__file__).resolve().parent.parent
 MIN_COSINE = 0.9999
@@ -297,6 +300,44 @@ def test_background_load_hands_its_error_to_the_caller(tmp_path, monkeypatch):
     for _ in range(2):  # the error, then a fresh attempt that fails the same way
         with pytest.raises(OnnxUnavailable, match="QA_ENCODER_CACHE"):
             embedder.model
+
+
+@pytest.fixture
+def preloaded():
+    """The encoders preload_encoder() started and nobody took yet; none are left behind."""
+    from qa import embedder as embedder_module
+
+    yield embedder_module._preloaded
+    embedder_module._preloaded.clear()
+
+
+def _load(index_dir: Path) -> Assistant:
+    return Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never")
+
+
+def test_preloaded_encoder_is_handed_to_the_next_load_once(built_index_dir, encoder_cache, preloaded):
+    preload_encoder()
+    preload_encoder()  # a second call for the same model starts nothing new
+    (started,) = preloaded.values()
+    first, second = _load(built_index_dir), _load(built_index_dir)
+    assert first.embedder is started and not preloaded
+    assert second.embedder is not started  # handed over once; later loads are independent
+    assert first.ask("will the shot hurt?").passages[0].heading_path == second.ask("will the shot hurt?").passages[0].heading_path
+
+
+def test_preload_for_other_settings_is_not_handed_over(built_index_dir, encoder_cache, preloaded, monkeypatch):
+    preload_encoder()
+    (started,) = preloaded.values()
+    monkeypatch.setenv("QA_ENCODER", "onnx")  # asked for by name now: other settings
+    assert _load(built_index_dir).embedder is not started
+    assert list(preloaded.values()) == [started]
+
+
+def test_preload_of_a_missing_model_stays_quiet_and_the_load_says_why(tmp_path, monkeypatch, built_index_dir, preloaded):
+    monkeypatch.setenv("QA_MODEL_PATH", str(tmp_path / "no-model"))
+    preload_encoder()  # no exception here
+    with pytest.raises(ModelNotFound, match="QA_MODEL_PATH"):
+        _load(built_index_dir)
 
 
 # ----------------------------------------------------------------- what the export reproduces
