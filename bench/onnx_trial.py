@@ -56,18 +56,12 @@ def onnx_file_embedder(onnx_file: Path):
 
 
 def _metrics(embedder_factory, index_dir: Path) -> dict:
-    import qa.assistant as assistant_module
     from eval.dataset import load_questions
     from eval.runner import run
     from eval.scoring import evaluate
     from qa import Assistant
 
-    saved = assistant_module.Embedder
-    assistant_module.Embedder = embedder_factory
-    try:
-        assistant = Assistant.load(index_dir=index_dir)
-    finally:
-        assistant_module.Embedder = saved
+    assistant = Assistant.load(index_dir=index_dir, embedder=embedder_factory(None))
     questions = load_questions()
     return evaluate(questions, run(assistant, questions, progress=False)).metrics
 

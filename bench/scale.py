@@ -97,7 +97,7 @@ def scale(ctx: Context) -> Section:
     start = time.perf_counter()
     for size in sizes:
         if done < limit:
-            chunks.append(a.embedder.encode(texts[done:min(size, limit)], batch_size=64))
+            chunks.append(a.embedder.encode(texts[done:min(size, limit)]))
             done = min(size, limit)
         encode_ms[size] = (time.perf_counter() - start) * 1000 * (size / done)  # extrapolated past the limit
     vectors = np.concatenate(chunks)
@@ -121,7 +121,7 @@ def scale(ctx: Context) -> Section:
     sec.add(f"Synthetic passages: {len(sentences)} distinct corpus sentences varied (spliced with another sentence, a "
             "glossary term added, a word dropped) into distinct one-sentence passages under real headings, so each "
             "passage has exactly one embedded view (the real corpus has about 3 views per passage: whole passage + "
-            "sentences). Encoding is real (`Embedder.encode`, batch 64); build time = encode + FAISS + BM25 + retriever set-up.", "")
+            "sentences). Encoding is real (`Embedder.encode`, its default batches); build time = encode + FAISS + BM25 + retriever set-up.", "")
     if limit < sizes[-1]:
         sec.add(f"**Encoding was capped at {limit:,} passages** (`--encode-limit`): for larger corpora the texts are real and "
                 "BM25 indexes all of them, but vectors past the cap are noisy copies (cosine ≈ 0.96) of encoded ones, and "
@@ -186,7 +186,7 @@ def _base(ctx: Context) -> tuple[np.ndarray, str]:
         return base, f"the {len(base):,} synthetic-passage embeddings of the corpus part (`scale`)"
     n = ctx.encode_limit or (2_000 if ctx.quick else VECTOR_BASE)
     _, _, texts = _synthetic(ctx.assistant, n)
-    ms, base = timed(ctx.assistant.embedder.encode, texts, batch_size=64)
+    ms, base = timed(ctx.assistant.embedder.encode, texts)
     return base, f"the embeddings of {n:,} synthetic passages made as in `scale`, encoded here ({ms / 1000:.0f} s)"
 
 

@@ -80,14 +80,18 @@ class Assistant:
         settings: RetrievalSettings = RetrievalSettings(),
         rebuild: str = "auto",
         progress: bool = False,
+        embedder: Embedder | None = None,
     ) -> "Assistant":
         """Load everything; ``rebuild="auto"`` rebuilds a missing, stale or damaged
-        index, ``"never"`` raises instead, ``"always"`` rebuilds regardless."""
+        index, ``"never"`` raises instead, ``"always"`` rebuilds regardless.
+        ``embedder``: one to use instead of the model at ``model_path`` (a
+        benchmark's trial encoder)."""
         if rebuild not in ("auto", "never", "always"):
             raise ValueError('rebuild must be "auto", "never" or "always"')
         paths = resolve_paths(corpus_dir=corpus_dir, index_dir=index_dir, model_path=model_path)
         files = read_corpus(paths.corpus_dir)
-        embedder = embedder_for(paths.model_path)  # loading on another core while the index is read and prepared
+        if embedder is None:
+            embedder = embedder_for(paths.model_path)  # loading on another core while the index is read and prepared
         loaded = _load_or_build(files, embedder, paths.index_dir, rebuild, progress,
                                 prepare=lambda index: _prepare(index, embedder, paths.corpus_dir, settings))
         return cls(paths=paths, embedder=embedder, loaded=loaded, settings=settings)

@@ -189,8 +189,10 @@ class Embedder:
         """Encode a question's texts, sharing a batch with concurrent questions."""
         return self._batcher.encode(texts)
 
-    def encode(self, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        return self.model.encode(list(texts), batch_size=batch_size, progress=progress)
+    def encode(self, texts: list[str], *, batch_size: int | None = None, progress: bool = False) -> np.ndarray:
+        """The bare encode; ``batch_size`` defaults to what suits the backend (``BATCH_SIZE`` of each)."""
+        sizing = {} if batch_size is None else {"batch_size": batch_size}
+        return self.model.encode(list(texts), progress=progress, **sizing)
 
 
 # --------------------------------------------------------------- preloading

@@ -49,6 +49,12 @@ class OnnxUnavailable(ModelNotFound):
 
 #: Up to this many texts are tokenised on the calling thread.
 SMALL_BATCH = 16
+#: Texts per onnxruntime run. Texts are sorted by length first, so a small
+#: batch pads little, and on one intra-op thread padding and attention cost
+#: more than bigger matrices save: 16 questions took 4.3 ms each in batches
+#: of 4, 4.9 in batches of 8, 6.4 in one batch of 16 and 5.4 one by one; the
+#: corpus's 135 views built in 1.17 s in batches of 4 against 1.9 s in 32.
+BATCH_SIZE = 4
 
 
 class OnnxEncoder:
@@ -65,7 +71,7 @@ class OnnxEncoder:
         width = session.get_outputs()[0].shape[-1]  # the export fixes it; a symbolic width is measured
         self.dimension = width if isinstance(width, int) else int(self._run([[pad_id]]).shape[-1])
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE, progress: bool = False) -> np.ndarray:
         texts = [t.lower() for t in texts] if self._lowercase else list(texts)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)

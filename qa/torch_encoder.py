@@ -40,6 +40,12 @@ def load_sentence_transformer(path: Path, *, threads: int):
         ) from exc
 
 
+#: Texts per forward pass: the corpus's 135 views built in 1.53 s in batches
+#: of 8 on one thread, 1.62 s in 4 and 2.2 s in sentence-transformers' 32
+#: (sorted by length, small batches pad little).
+BATCH_SIZE = 8
+
+
 class TorchEncoder:
     """Texts to L2-normalised float32 vectors with ``SentenceTransformer.encode``."""
 
@@ -53,7 +59,7 @@ class TorchEncoder:
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         return int(getter())
 
-    def encode(self, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], *, batch_size: int = BATCH_SIZE, progress: bool = False) -> np.ndarray:
         vectors = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
                                     convert_to_numpy=True, show_progress_bar=progress)
         return np.ascontiguousarray(vectors, dtype=np.float32)

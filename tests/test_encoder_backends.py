@@ -112,7 +112,7 @@ def test_truncation_is_at_256_tokens(onnx_embedder):
 def test_batch_equals_one_by_one(onnx_embedder):
     """Padding a short text to the longest of its batch must not change its vector."""
     texts = list(QUESTIONS)
-    together = onnx_embedder.encode(texts, batch_size=4)
+    together = onnx_embedder.encode(texts, batch_size=len(texts))  # every text padded to the longest
     alone = np.concatenate([onnx_embedder.encode([t]) for t in texts])
     assert cosines(together, alone).min() >= 0.99999
 
@@ -323,6 +323,12 @@ def test_preloaded_encoder_is_handed_to_the_next_load_once(built_index_dir, enco
     assert first.embedder is started and not preloaded
     assert second.embedder is not started  # handed over once; later loads are independent
     assert first.ask("will the shot hurt?").passages[0].heading_path == second.ask("will the shot hurt?").passages[0].heading_path
+
+
+def test_load_uses_the_embedder_it_is_given(built_index_dir, onnx_embedder, preloaded):
+    preload_encoder()
+    loaded = Assistant.load(corpus_dir=CORPUS_DIR, index_dir=built_index_dir, rebuild="never", embedder=onnx_embedder)
+    assert loaded.embedder is onnx_embedder and len(preloaded) == 1  # the preloaded one stays for a later load
 
 
 def test_preload_for_other_settings_is_not_handed_over(built_index_dir, encoder_cache, preloaded, monkeypatch):
