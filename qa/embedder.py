@@ -44,9 +44,12 @@ ENCODER_CHOICES = ("auto", "onnx", "torch")
 
 
 #: Threads per encode, for either backend (torch intra-op threads, or
-#: onnxruntime's intra-op threads). One: the server runs one request per core,
-#: and on a shared 2-core machine two threads per encode were 19x slower at p50
-#: than one (bench/RESULTS.md, "Threads"). QA_TORCH_THREADS overrides.
+#: onnxruntime's intra-op threads). One: on 2 cores two threads per encode
+#: answer a lone question faster (server p50 7.0-7.5 vs 8.8-9.0 ms) but no
+#: more at once (16 clients, three runs: 183, 200, 199 vs 209, 215, 198
+#: answers/s, the same requests), and two
+#: callers in one process got about 1.2x more done with one thread each
+#: (bench/RESULTS.md, "Threads"). QA_TORCH_THREADS overrides.
 DEFAULT_TORCH_THREADS = 1
 
 
