@@ -33,7 +33,7 @@ from .passages import ChunkingSettings, Passage
 from .retriever import RetrievalSettings, Retriever, document_words
 from .scope import decide
 from .spelling import build_corrector, wordpiece_dictionary
-from .text import clean_question, fold, words
+from .text import clean_question, fold, without_terms, words
 from .triage import WarningSign, load_warning_signs, triage
 
 log = logging.getLogger("qa")
@@ -219,8 +219,10 @@ class Assistant:
 
     @staticmethod
     def _answer(loaded: _Loaded, question: str, k: int) -> answers.Answer:
-        query, hits = loaded.retriever.search(question, k=k + 5)
         flags = triage(question, loaded.warning_signs)
+        # A sign the patient says they do not have ("no fever or anything, when can I
+        # cycle?") would pull retrieval to the warning-signs passage: search without it.
+        query, hits = loaded.retriever.search(without_terms(question, flags.denied), k=k + 5)
         question_words = words(query.corrected)
         has_content = any(len(w) > 1 or w.isdigit() for w in question_words) and bool(query.tokens)
         best = max((h.dense for h in hits), default=-1.0)

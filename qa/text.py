@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
@@ -122,6 +122,14 @@ def term_spans(text: str, term: str) -> Iterator[tuple[int, int]]:
             start = end
         else:
             start = at + 1
+
+
+def without_terms(text: str, terms: Iterable[str]) -> str:
+    """``text`` with every whole-word occurrence of ``terms`` (folded, as the
+    clinic's tables hold them) taken out, whatever its case."""
+    for term in terms:
+        text = re.sub(rf"(?<![\w']){re.escape(term)}(?![\w'])", "", text, flags=re.IGNORECASE)
+    return " ".join(text.split())
 
 
 def has_term(text: str, term: str) -> bool:

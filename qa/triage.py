@@ -51,8 +51,10 @@ _LONG_PAST = re.compile(
 _NOW = re.compile(r"\b(now|still|currently|today|tonight|this (morning|afternoon|evening|week)|yesterday|since (my|the|his|her|their) (injection|jab|shot)|at the moment|keeps|getting)\b")
 _CLAUSE_BREAK = re.compile(r"[.!?;\n,]|\b(but|though|so)\b")
 # Trying not to get something ("so I don't pick up an infection", "to avoid
-# swelling") is not having it.
-_AVOIDING = re.compile(r"\b(so (that )?(i|you|we|they|he|she) (don'?t|do not|won'?t)|avoid(ing)?|prevent(ing)?)\b(\W+\w+){0,3}\W*$")
+# swelling", "how do you stop infection", "reduce the risk of bleeding") is not having it.
+_AVOIDING = re.compile(r"\b(so (that )?(i|you|we|they|he|she) (don'?t|do not|won'?t)|avoid(ing)?|prevent(ing)?|"
+                       r"how (do|does|can|will|would) (you|they|the doctors?|i|we) (stop|reduce|lower|minimi[sz]e)|"
+                       r"(reduce|lower|minimi[sz]e) (the )?(risk|chance)s? of)\b(\W+\w+){0,3}\W*$")
 # "worse than my hip" compares ("worse than before" is getting worse); "numb it first" is what the doctor does and a
 # "hot water bottle" is a thing, not a symptom. Only a space may come between,
 # so "I feel weak, it is getting worse" still counts.
@@ -79,6 +81,7 @@ class Triage:
     urgent: bool
     emergency: bool
     signs: tuple[str, ...] = ()  # the terms that matched, for explanations and tests
+    denied: tuple[str, ...] = ()  # signs the message only mentions as absent ("no fever or anything")
 
 
 #: Used when the clinic's file is missing or empty: triage must never switch
@@ -124,12 +127,19 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     personal = bool(_PERSONAL.search(text))
     informational = bool(_INFORMATIONAL.search(text))
     matched: list[WarningSign] = []
+    denied: list[str] = []
     for sign in signs:
+        negated = False
         for start, end in term_spans(text, sign.term):
             before = text[:start]
-            if not _NEGATION.search(before) and not _AVOIDING.search(before) and _describes_now(text, start, end):
+            if _NEGATION.search(before):
+                negated = True
+            elif not _AVOIDING.search(before) and _describes_now(text, start, end):
                 matched.append(sign)
                 break
+        else:
+            if negated:
+                denied.append(sign.term)
     emergency = any(s.level == "emergency" for s in matched)
     warning = any(s.level == "warning" for s in matched) and (personal or not informational)
     describes_self = personal and not informational and not _PROSPECTIVE.search(text)
@@ -137,7 +147,8 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     several = sum(s.level == "personal" for s in matched) >= 2
     personal_sign = any(s.level == "personal" for s in matched) and (describes_self or (several and not informational))
     urgent = emergency or warning or personal_sign
-    return Triage(urgent=urgent, emergency=emergency, signs=tuple(s.term for s in matched) if urgent else ())
+    return Triage(urgent=urgent, emergency=emergency, signs=tuple(s.term for s in matched) if urgent else (),
+                  denied=tuple(denied))
 
 
 def _describes_now(text: str, start: int, end: int) -> bool:

@@ -170,6 +170,16 @@ def test_a_long_story_around_a_question_does_not_make_it_out_of_scope(assistant)
     assert "oral medications" in answer.passages[0].plain_text.lower()
 
 
+def test_a_warning_sign_the_patient_denies_does_not_steer_the_answer(assistant):
+    """"No fever or anything" is not a question about fever: the answer is about the activity asked about."""
+    answer = assistant.ask("No fever or redness or anything, all fine. When can I get back to the gym?")
+    assert not answer.abstained and not answer.urgent
+    assert "strenuous activity" in answer.passages[0].plain_text
+    assert answer.debug["signs"] == ()
+    with_fever = assistant.ask("I have a fever and redness. When can I get back to the gym?")
+    assert with_fever.urgent  # the same words, not denied, still lead with the warning
+
+
 def test_an_out_of_scope_question_after_a_story_is_still_declined(assistant):
     answer = assistant.ask(STORY + "Will the steroid affect my vaccinations or my flu jab?")
     assert answer.abstained and answer.reason == "unknown_words"

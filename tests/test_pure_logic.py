@@ -11,7 +11,7 @@ from qa.message import MessageParts, split_message
 from qa.not_covered import NotCoveredTerm, absent_from, find_topic
 from qa.scope import decide
 from qa.spelling import build_corrector
-from qa.text import clean_question, fold, sentence_spans, has_term, strip_markdown, term_spans
+from qa.text import clean_question, fold, sentence_spans, has_term, strip_markdown, term_spans, without_terms
 from qa.triage import WarningSign, triage
 
 
@@ -114,10 +114,31 @@ SIGNS = (WarningSign("fever", "warning", ""), WarningSign("swollen", "personal",
     ("my hip is hot and I feel numb the whole time", True, False),
     ("how do they keep it clean so I don't pick up an infection?", False, False),
     ("why does it sometimes get worse before it gets better? mine was fine last time", False, False),
+    ("I had an infection after surgery years ago. How do you stop infection with a hip injection?", False, False),
+    ("how can they reduce the risk of infection for me", False, False),
+    ("I can't stop it, my hip is swollen and hot", True, False),
 ])
 def test_triage(message, urgent, emergency):
     result = triage(message, SIGNS)
     assert (result.urgent, result.emergency) == (urgent, emergency)
+
+
+@pytest.mark.parametrize("message,denied,urgent", [
+    ("no fever or anything, all fine, just wondering when I can cycle", ("fever",), False),
+    ("not swollen or red at all, when is my follow up?", ("swollen", "red"), False),
+    ("no fever but my hip is swollen since the injection", ("fever",), True),
+    ("I don't have a fever, oh wait, now I do have a fever", (), True),  # said once as present: not denied
+    ("what are the signs of infection like fever?", (), False),  # asked about, not denied
+])
+def test_triage_names_the_signs_a_message_denies(message, denied, urgent):
+    result = triage(message, SIGNS)
+    assert (result.denied, result.urgent) == (denied, urgent)
+
+
+def test_without_terms_removes_whole_words_in_any_case():
+    assert without_terms("No FEVER, no Fever-ish feverish fever.", ["fever"]) == "No , no -ish feverish ."
+    assert without_terms("can't breathe? Can't Breathe", ["can't breathe"]) == "?"
+    assert without_terms("all fine", []) == "all fine"
 
 
 @pytest.mark.parametrize("kwargs,abstain,reason", [
