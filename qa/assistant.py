@@ -30,7 +30,8 @@ from .glossary import Glossary, load_glossary
 from .index_store import Index, build_index, current_folder, expected_manifest, load_index
 from .not_covered import NotCoveredTerm, absent_from, find_topic, load_not_covered
 from .passages import ChunkingSettings, Passage
-from .retriever import RetrievalSettings, Retriever, document_words
+from .message import split_questions
+from .retriever import Hit, RetrievalSettings, Retriever, document_words
 from .scope import decide
 from .spelling import build_corrector, wordpiece_dictionary
 from .text import clean_question, fold, without_terms, words
@@ -222,7 +223,12 @@ class Assistant:
         flags = triage(question, loaded.warning_signs)
         # A sign the patient says they do not have ("no fever or anything, when can I
         # cycle?") would pull retrieval to the warning-signs passage: search without it.
-        query, hits = loaded.retriever.search(without_terms(question, flags.denied), k=k + 5)
+        search_text = without_terms(question, flags.denied)
+        query, hits = loaded.retriever.search(search_text, k=k + 5)
+        asked = split_questions(search_text)
+        # "does it hurt after, and what can I take for it?": a passage for each question first.
+        # Scope is still judged on the whole message's ranking (``hits``).
+        shown = hits if len(asked) == 1 else _first_of_each([loaded.retriever.search(q, k=1)[1] for q in asked], hits)
         question_words = words(query.corrected)
         has_content = any(len(w) > 1 or w.isdigit() for w in question_words) and bool(query.tokens)
         best = max((h.dense for h in hits), default=-1.0)
@@ -233,9 +239,9 @@ class Assistant:
                           asked_words=words(query.ask), has_content=has_content,
                           rare_term_match=loaded.retriever.rare_term_match(query, hits), not_covered_topic=topic)
         result = answers.compose(
-            question=question, hits=hits[:k], k=k, abstain=decision.abstain, reason=decision.reason,
+            question=question, hits=shown[:k], k=k, abstain=decision.abstain, reason=decision.reason,
             urgent=flags.urgent, emergency=flags.emergency, guidance=loaded.guidance,
-            related=_related(hits, question, shown=k, candidates=loaded.question_headings),
+            related=_related(shown, question, shown=k, candidates=loaded.question_headings),
         )
         return replace(result, debug={"corrected": query.corrected, "expansions": query.expansions,
                                       "unknown_words": query.unknown_words,
@@ -297,6 +303,18 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
     embedder.model  # waits for the encoder (loading since Assistant.load began), not on the first patient's question
     set_search_threads(torch_threads())
     return loaded
+
+
+def _first_of_each(rankings: list[list[Hit]], overall: list[Hit]) -> list[Hit]:
+    """The best passage of each question in turn, then the whole message's
+    ranking; each passage once, as long as ``overall``."""
+    seen: set[str] = set()
+    merged: list[Hit] = []
+    for hit in [ranking[0] for ranking in rankings if ranking] + overall:
+        if hit.passage.id not in seen:
+            seen.add(hit.passage.id)
+            merged.append(hit)
+    return merged[: len(overall)]
 
 
 def _related(hits, question: str, *, shown: int, candidates: tuple[str, ...]) -> tuple[str, ...]:

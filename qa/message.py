@@ -12,6 +12,10 @@ mark; failing that, every sentence (or, in one long run-on sentence, every
 comma clause onwards) that opens like a question ("can they...", "which
 conditions..."); failing that, the last sentence. Whatever is left is
 background.
+
+``split_questions`` then cuts the ask into the separate questions it holds
+("is it a steroid they put in, and will I need someone to take me home?"),
+so each can find its own passage.
 """
 
 from __future__ import annotations
@@ -63,3 +67,48 @@ def _split_run_on(sentence: str) -> MessageParts:
         if _opens_like_question(clause):
             return MessageParts(", ".join(clauses[i:]), ", ".join(clauses[:i]))
     return MessageParts(sentence, "")
+
+
+#: Where a second question starts inside a sentence: "and", "also", a comma,
+#: semicolon or dash, followed by words that open a question.
+_JOINER = re.compile(r"(?:\s*[,;]\s*|\s+-\s+|\s+)(?:(?:and|also|plus)\s+)+|\s*[;]\s*|\s+-\s+")
+#: How a second question opens inside a sentence: a question word, or a verb
+#: with its subject ("and will I...", not "and has arthritis").
+_INNER_QUESTION = re.compile(
+    r"(?:what|whats|what's|which|who|when|where|why|how)\b|"
+    r"(?:can|could|will|would|should|do|does|did|is|are|am|was|were|have|has|may|might|must|shall)\s+"
+    r"(?:i|you|we|they|he|she|it|my|your|the|there|this|that|someone|somebody)\b",
+    re.IGNORECASE,
+)
+#: Fewer words than this are not a question of their own ("and why?").
+MIN_QUESTION_WORDS = 3
+
+
+def split_questions(message: str) -> tuple[str, ...]:
+    """The separate questions a message asks, in order; ``(message,)`` when it asks one.
+
+    A question is a sentence, or a part of one after "and", "also", a comma
+    with "and", a semicolon or a dash, that ends in a question mark or opens
+    like a question ("...after, and what can I take for it?"). Background
+    sentences are left out. A piece that does not open like a question, or
+    has under ``MIN_QUESTION_WORDS`` words, follows up the question before it
+    ("how will I be lying? on my front?", "how long does it last and why?").
+    """
+    pieces: list[str] = []
+    for sentence in (s.strip() for s in _SENTENCE.findall(message)):
+        start = 0
+        for joint in _JOINER.finditer(sentence):
+            if joint.start() > start and _INNER_QUESTION.match(sentence, joint.end()):
+                pieces.append(sentence[start:joint.start()])
+                start = joint.end()
+        pieces.append(sentence[start:])
+    questions: list[str] = []
+    for piece in (p.strip(" ,;-") for p in pieces):
+        opens = _opens_like_question(piece)
+        if not (opens or piece.endswith("?")):
+            continue  # background
+        if questions and (not opens or len(piece.split()) < MIN_QUESTION_WORDS):
+            questions[-1] = f"{questions[-1]} {piece}"  # a follow-up: "how will I lie? on my front?"
+        else:
+            questions.append(piece)
+    return tuple(questions) if len(questions) > 1 else (message.strip(),)

@@ -180,6 +180,13 @@ def test_a_warning_sign_the_patient_denies_does_not_steer_the_answer(assistant):
     assert with_fever.urgent  # the same words, not denied, still lead with the warning
 
 
+def test_two_questions_in_one_message_each_get_their_passage(assistant):
+    answer = assistant.ask("Two things - is it a steroid they put in, and will I need someone to take me home?", k=3)
+    assert not answer.abstained
+    shown = [p.plain_text for p in answer.passages]
+    assert "steroid" in shown[0].lower() and "drive you home" in shown[1]
+
+
 def test_an_out_of_scope_question_after_a_story_is_still_declined(assistant):
     answer = assistant.ask(STORY + "Will the steroid affect my vaccinations or my flu jab?")
     assert answer.abstained and answer.reason == "unknown_words"

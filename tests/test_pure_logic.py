@@ -7,7 +7,7 @@ import pytest
 
 from qa.fusion import RRF_K, ranks, rrf
 from qa.glossary import Glossary, expansions
-from qa.message import MessageParts, split_message
+from qa.message import MessageParts, split_message, split_questions
 from qa.not_covered import NotCoveredTerm, absent_from, find_topic
 from qa.scope import decide
 from qa.spelling import build_corrector
@@ -321,3 +321,22 @@ def test_a_not_covered_term_the_document_uses_is_ignored():
     document = "Parking: patients can park for free behind the clinic. Dogs are not allowed."
     kept = absent_from(TOPICS + (NotCoveredTerm("parking", "parking", "question"),), document)
     assert [t.term for t in kept] == ["pregnant", "dog"]  # whole words: "dogs" is not "dog"; "parking" is used
+
+
+@pytest.mark.parametrize("message,questions", [
+    ("will the shot hurt?", ("will the shot hurt?",)),
+    ("what is it? is it safe?", ("what is it?", "is it safe?")),
+    ("does it hurt much after and what can i take for it", ("does it hurt much after", "what can i take for it")),
+    ("Two things - is it a steroid, and will I need someone to take me home?",
+     ("is it a steroid", "will I need someone to take me home?")),
+    ("I have pain. Can I drive home and can I go to work the next day?", ("Can I drive home", "can I go to work the next day?")),
+    # one question: a shared verb, a short tail, a follow-up fragment, background around it
+    ("can I drive and go to work after", ("can I drive and go to work after",)),
+    ("how long does it last and why?", ("how long does it last and why?",)),
+    ("how will I be lying during it? on my front?", ("how will I be lying during it? on my front?",)),
+    ("My mum is 80 and has arthritis. She is anxious. What will happen on the day?",
+     ("My mum is 80 and has arthritis. She is anxious. What will happen on the day?",)),
+    ("What is it? I am scared.", ("What is it? I am scared.",)),
+])
+def test_split_questions(message, questions):
+    assert split_questions(message) == questions
