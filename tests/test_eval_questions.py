@@ -16,7 +16,8 @@ MINIMUMS = {"faq": 5, "paraphrase": 15, "section": 2 * 12, "out_of_scope": 15, "
 ID_PREFIX = {"faq": "faq-", "paraphrase": "para-", "section": "sec-", "out_of_scope": "oos-", "red_flag": "red-"}
 
 QUESTIONS = load_questions(DEFAULT_QUESTIONS)
-OTHER_SETS = ("holdout.csv", "holdout2.csv", "holdout3.csv", "holdout4.csv", "holdout5.csv", "dev_long.csv")
+# Every other question set in eval/, so a new one is checked the day it is added.
+OTHER_SETS = tuple(sorted(p.name for p in DEFAULT_QUESTIONS.parent.glob("*.csv") if p != DEFAULT_QUESTIONS))
 HELD_OUT = [q for name in OTHER_SETS for q in load_questions(DEFAULT_QUESTIONS.parent / name)]
 CORPUS_TEXT = CORPUS.read_text(encoding="utf-8")
 # One entry per heading, paragraph or list item: a quote must sit inside one
