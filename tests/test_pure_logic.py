@@ -216,6 +216,48 @@ def test_micro_batcher_answers_each_caller_with_its_own_vectors():
     assert calls[0] == ["a", "a!"] and len(calls) < 5 and all(len(c) <= 8 for c in calls)
 
 
+def test_micro_batcher_spreads_a_lone_callers_texts_over_idle_slots():
+    import threading
+
+    from qa.batching import MicroBatcher
+
+    both_running = threading.Barrier(2, timeout=5)  # breaks (and raises) unless two encodes run at once
+    calls = []
+
+    def encode(texts):
+        calls.append(list(texts))
+        both_running.wait()
+        return np.array([[float(len(t))] for t in texts])
+
+    vectors = MicroBatcher(encode, workers=2).encode(["a", "bbb"])
+    assert list(vectors[:, 0]) == [1.0, 3.0]  # in the caller's order
+    assert sorted(calls) == [["a"], ["bbb"]]
+
+
+def test_micro_batcher_keeps_a_callers_texts_together_when_a_slot_is_busy():
+    import threading
+
+    from qa.batching import MicroBatcher
+
+    calls, gate = [], threading.Event()
+
+    def encode(texts):
+        calls.append(list(texts))
+        if texts == ["first"]:
+            gate.wait(5)  # keeps one of the two slots busy
+        return np.array([[float(len(t))] for t in texts])
+
+    batcher = MicroBatcher(encode, workers=2)
+    first = threading.Thread(target=batcher.encode, args=(["first"],))
+    first.start()
+    while not calls:
+        pass
+    assert list(batcher.encode(["a", "bbb"])[:, 0]) == [1.0, 3.0]
+    gate.set()
+    first.join(5)
+    assert calls == [["first"], ["a", "bbb"]]
+
+
 def test_micro_batcher_hands_errors_to_the_callers():
     from qa.batching import MicroBatcher
 
@@ -224,6 +266,8 @@ def test_micro_batcher_hands_errors_to_the_callers():
 
     with pytest.raises(RuntimeError, match="exploded"):
         MicroBatcher(broken).encode(["x"])
+    with pytest.raises(RuntimeError, match="exploded"):  # spread over two slots, too
+        MicroBatcher(broken, workers=2).encode(["x", "y"])
 
 
 def test_spelling_leaves_other_forms_of_corpus_words_alone():
