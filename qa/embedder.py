@@ -45,11 +45,11 @@ ENCODER_CHOICES = ("auto", "onnx", "torch")
 
 #: Threads per encode, for either backend (torch intra-op threads, or
 #: onnxruntime's intra-op threads). One: on 2 cores two threads per encode
-#: answer a lone question faster (server p50 7.0-7.5 vs 8.8-9.0 ms) but no
-#: more at once (16 clients, three runs: 183, 200, 199 vs 209, 215, 198
-#: answers/s, the same requests), and two
-#: callers in one process got about 1.2x more done with one thread each
-#: (bench/RESULTS.md, "Threads"). QA_TORCH_THREADS overrides.
+#: answered a lone question faster (server p50 7.0-7.5 vs 8.8-9.0 ms) but no
+#: more at once (16 clients, three runs on the same requests: 183, 200, 199 vs
+#: 209, 215, 198 answers/s), and two callers in one process got about 1.2x
+#: more done with one thread each (bench/RESULTS.md, "Threads").
+#: QA_TORCH_THREADS overrides.
 DEFAULT_TORCH_THREADS = 1
 
 

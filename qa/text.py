@@ -127,9 +127,15 @@ def term_spans(text: str, term: str) -> Iterator[tuple[int, int]]:
 def without_terms(text: str, terms: Iterable[str]) -> str:
     """``text`` with every whole-word occurrence of ``terms`` (folded, as the
     clinic's tables hold them) taken out, whatever its case."""
-    for term in terms:
-        text = re.sub(rf"(?<![\w']){re.escape(term)}(?![\w'])", "", text, flags=re.IGNORECASE)
-    return " ".join(text.split())
+    # Lower-cased character by character, so every span found there is the same span of ``text``.
+    lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+    kept, start = [], 0
+    for begin, end in sorted(span for term in terms for span in term_spans(lowered, term)):
+        if begin >= start:
+            kept.append(text[start:begin])
+            start = end
+    kept.append(text[start:])
+    return " ".join("".join(kept).split())
 
 
 def has_term(text: str, term: str) -> bool:
