@@ -92,3 +92,21 @@ def test_onnx_trial_runs_its_three_encoders(tmp_path):
 
     judged = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ") and ".csv |" in line]
     assert judged == [p.name for p in question_sets()] and len(judged) >= 2  # every set, not questions.csv alone
+
+
+def test_cold_start_section_runs_on_byte_compiled_modules(tmp_path):
+    """The cold start is measured as installed: qa's modules byte-compiled, like the libraries it is compared with."""
+    import importlib.util
+
+    out_dir = tmp_path / "out"
+    out = _bench("--sections", "coldstart", "--quick", "--out", str(out_dir), "--work-dir", str(tmp_path / "work"),
+                 tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = (out_dir / "RESULTS.md").read_text(encoding="utf-8")
+    assert "FAILED" not in text
+    row = next(line for line in text.splitlines() if line.startswith("| process start → first answer |"))
+    assert float(row.split("|")[2].replace(",", "")) > 0
+    for module in ("qa/text.py", "qa/assistant.py", "qa_web/server.py"):
+        source = REPO / module
+        compiled = Path(importlib.util.cache_from_source(str(source)))
+        assert compiled.is_file() and compiled.stat().st_mtime >= source.stat().st_mtime, module
