@@ -55,16 +55,9 @@ def onnx_file_embedder(onnx_file: Path):
     return FileEmbedder
 
 
-def question_sets() -> list[Path]:
-    """Every question set in ``eval/``: ``questions.csv`` first, then the others by name."""
-    from eval.dataset import DEFAULT_QUESTIONS
-
-    return [DEFAULT_QUESTIONS, *sorted(p for p in DEFAULT_QUESTIONS.parent.glob("*.csv") if p != DEFAULT_QUESTIONS)]
-
-
 def _metrics(embedder_factory, index_dir: Path) -> dict[str, dict]:
     """Eval metrics of each question set (by file name) through an assistant with this encoder."""
-    from eval.dataset import load_questions
+    from eval.dataset import load_questions, question_sets
     from eval.runner import run
     from eval.scoring import evaluate
     from qa import Assistant

@@ -26,6 +26,11 @@ KNOWN_KINDS = ("faq", "paraphrase", "section", OUT_OF_SCOPE, RED_FLAG)
 DEFAULT_QUESTIONS = Path(__file__).with_name("questions.csv")
 
 
+def question_sets() -> list[Path]:
+    """Every question set in ``eval/``: ``questions.csv`` first, then the others by name."""
+    return [DEFAULT_QUESTIONS, *sorted(p for p in DEFAULT_QUESTIONS.parent.glob("*.csv") if p != DEFAULT_QUESTIONS)]
+
+
 class DatasetError(ValueError):
     """The questions file cannot be used; the message says what to fix."""
 

@@ -88,7 +88,7 @@ def test_onnx_trial_runs_its_three_encoders(tmp_path):
     assert len(rows) == 3
     cosine = {line.split("|")[1].strip(): float(line.split("|")[5]) for line in rows}
     assert cosine["onnx fp32"] >= 0.999 and 0.5 < cosine["onnx int8"] <= 1.0
-    from bench.onnx_trial import question_sets
+    from eval.dataset import question_sets
 
     judged = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ") and ".csv |" in line]
     assert judged == [p.name for p in question_sets()] and len(judged) >= 2  # every set, not questions.csv alone

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.dataset import DEFAULT_QUESTIONS, load_questions
+from eval.dataset import DEFAULT_QUESTIONS, load_questions, question_sets
 from eval.matching import fold, strip_markdown
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "hip_injections.md"
@@ -17,7 +17,7 @@ ID_PREFIX = {"faq": "faq-", "paraphrase": "para-", "section": "sec-", "out_of_sc
 
 QUESTIONS = load_questions(DEFAULT_QUESTIONS)
 # Every other question set in eval/, so a new one is checked the day it is added.
-OTHER_SETS = tuple(sorted(p.name for p in DEFAULT_QUESTIONS.parent.glob("*.csv") if p != DEFAULT_QUESTIONS))
+OTHER_SETS = tuple(p.name for p in question_sets()[1:])
 HELD_OUT = [q for name in OTHER_SETS for q in load_questions(DEFAULT_QUESTIONS.parent / name)]
 CORPUS_TEXT = CORPUS.read_text(encoding="utf-8")
 # One entry per heading, paragraph or list item: a quote must sit inside one
