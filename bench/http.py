@@ -6,7 +6,9 @@ index. Measured: process start to first answer; ``POST /api/ask`` at 1, 4,
 pairs so the answer cache never serves them); the Gradio ``ask`` event's
 two-step call; ``GET /api/health`` as the app's cheapest route (it has no
 no-op route); in-process ``ask()`` in this process just before, for the
-same questions; server RSS idle and after the 64-client run. Optionally a
+same questions; server RSS idle and after the 64-client run; the server's CPU
+time per answer at each level, beside the encoder's own CPU time for the same
+requests (the capacity ceiling of the cores). Optionally a
 second server with two threads per encode (``QA_TORCH_THREADS=2``), replaying the same requests.
 """
 
@@ -63,6 +65,13 @@ class Server:
             time.sleep(0.1)
         raise RuntimeError("app.py did not answer within 300 s")
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the server process has used so far."""
+        import psutil
+
+        times = psutil.Process(self.proc.pid).cpu_times()
+        return times.user + times.system
+
     def rss_mb(self) -> float:
         import psutil
 
@@ -112,8 +121,10 @@ class _Client:
         self._connection.close()
 
 
-def _load(url: str, jobs: list[dict], clients: int) -> dict:
-    """Send ``jobs`` (JSON bodies) from ``clients`` threads; latencies of 200s and status counts."""
+def _load(server: Server, jobs: list[dict], clients: int) -> dict:
+    """Send ``jobs`` (JSON bodies) from ``clients`` threads; latencies of 200s, status counts,
+    and the server's CPU time per answer (where its capacity goes)."""
+    url = server.url
     lock, queue, ok_ms, busy_ms, status = threading.Lock(), list(reversed(jobs)), [], [], {}
 
     def worker():
@@ -134,15 +145,16 @@ def _load(url: str, jobs: list[dict], clients: int) -> dict:
         finally:
             client.close()
 
-    start = time.perf_counter()
+    cpu_start, start = server.cpu_s(), time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, server.cpu_s() - cpu_start
     return {"ok": summary(ok_ms), "busy": summary(busy_ms), "status": status, "wall_s": wall,
-            "throughput": len(ok_ms) / wall, "errors": sum(v for k, v in status.items() if k not in (200, 503))}
+            "throughput": len(ok_ms) / wall, "errors": sum(v for k, v in status.items() if k not in (200, 503)),
+            "cpu_ms_per_answer": 1000 * cpu / max(1, len(ok_ms)), "cores_busy": cpu / wall}
 
 
 def _gradio(url: str, questions: list[str], k: int) -> list[float]:
@@ -175,6 +187,24 @@ def _jobs(questions: list[str], n: int, offset: int) -> list[dict]:
     return [{"question": q, "k": k} for q, k in (pairs[(offset + i) % len(pairs)] for i in range(n))]
 
 
+def encode_only_cpu_ms(assistant, jobs: list[dict], *, per_batch: int = 8) -> float:
+    """CPU ms per question of the encoder alone on the texts ``ask()`` encodes for
+    ``jobs`` (the question and its focused form), ``per_batch`` questions per call as
+    the micro-batcher forms them under load: the part of a server's capacity no web
+    stack or retrieval change can win back."""
+    from qa.text import clean_question
+
+    encoder = assistant.embedder.model  # the backend itself, on this thread (one intra-op thread)
+    texts = []
+    for job in jobs:
+        query = assistant.retriever.analyse(clean_question(job["question"]))
+        texts.append([query.dense_text, query.focused] if query.focused else [query.dense_text])
+    start = time.thread_time()
+    for i in range(0, len(texts), per_batch):
+        encoder.encode([t for group in texts[i : i + per_batch] for t in group])
+    return 1000 * (time.thread_time() - start) / max(1, len(texts))
+
+
 def http(ctx: Context) -> Section:
     a = ctx.assistant
     warm_up(a)
@@ -205,7 +235,7 @@ def http(ctx: Context) -> Section:
         results, offsets, offset = {}, {}, n1
         for level in LEVELS:
             offsets[level] = offset
-            results[level] = _load(server.url, _jobs(qs, counts[level], offset), level)
+            results[level] = _load(server, _jobs(qs, counts[level], offset), level)
             offset += counts[level]
         rss_after = server.rss_mb()
         gradio, gradio_done = _gradio(server.url, [j["question"] for j in _jobs(qs, min(30, n1), offset)], 7)
@@ -216,7 +246,7 @@ def http(ctx: Context) -> Section:
     if not ctx.quick:
         s1 = Server(ctx, QA_TORCH_THREADS="2")
         try:
-            one_thread = {lvl: _load(s1.url, _jobs(qs, counts[lvl], offsets[lvl]), lvl) for lvl in (1, 16)}
+            one_thread = {lvl: _load(s1, _jobs(qs, counts[lvl], offsets[lvl]), lvl) for lvl in (1, 16)}
         finally:
             s1.stop()
     si, sn, sg, s1 = summary(inproc), summary(noop), summary(gradio), summary(rest1)
@@ -234,10 +264,23 @@ def http(ctx: Context) -> Section:
             ["`GET /api/health` (≈ no-op)", 1, n1, sn["p50"], sn["p95"], "", "", ""],
             ["`POST /api/ask` (interleaved with the two rows above)", 1, n1, s1["p50"], s1["p95"], "", "", ""],
             [f"Gradio `ask` event (POST + event stream; {gradio_done} of {len(gradio)} completed)", 1, len(gradio), sg["p50"], sg["p95"], "", "", ""]]
+    for row in rows:
+        row += ["", ""]
     for level, r in results.items():
         rows.append([f"`POST /api/ask`", level, counts[level], r["ok"]["p50"], r["ok"]["p95"], r["throughput"],
-                     r["status"].get(503, 0), r["errors"]])
-    sec.table(["what", "clients", "requests", "p50 ms", "p95 ms", "answers/s", "503 busy", "errors"], rows)
+                     r["status"].get(503, 0), r["errors"], r["cpu_ms_per_answer"], r["cores_busy"]])
+    sec.table(["what", "clients", "requests", "p50 ms", "p95 ms", "answers/s", "503 busy", "errors",
+               "server CPU ms per answer", "server cores busy"], rows)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    floor_ms = encode_only_cpu_ms(a, _jobs(qs, counts[16], offsets[16]))
+    needed = 16 / (4 * base["ok"]["p50"] / 1000)
+    sec.add(f"Capacity: at 16 clients the server spent **{results[16]['cpu_ms_per_answer']:.1f} ms of CPU per answer** "
+            f"({results[16]['cores_busy']:.2f} of {cores} cores busy). The encoder alone, on the texts of the same "
+            f"16-client requests in batches of 8 questions (one thread, this process), costs **{floor_ms:.1f} ms** of it "
+            f"({ratio(floor_ms, results[16]['cpu_ms_per_answer']):.0%}); so {cores} cores could answer at most "
+            f"**{1000 * cores / floor_ms:.0f} answers/s** if the server did nothing but encode. A closed loop of 16 "
+            f"clients has latency = 16 / throughput, so the p95 bar (4 × {base['ok']['p50']:.1f} ms) needs at least "
+            f"**{needed:.0f} answers/s** ({ratio(needed, 1000 * cores / floor_ms):.1f}× that ceiling).", "")
     busy = results[64]["busy"]
     sec.add(f"Past the limit (64 clients > 2 running + 32 waiting): {results[64]['status'].get(503, 0)} requests got 503 "
             f"`busy` with Retry-After, in p50 {busy['p50']:.1f} ms (no hang); status counts {json.dumps({str(k): v for k, v in results[64]['status'].items()})}.", "")
@@ -266,6 +309,6 @@ def http(ctx: Context) -> Section:
         Check("16 clients: p95 ≤ 4× single-client p50", ratio(results[16]["ok"]["p95"], base["ok"]["p50"]), 4.0,
               f"{results[16]['ok']['p95']:.0f} ms vs {base['ok']['p50']:.1f} ms"),
     ]
-    sec.numbers = {"levels": {str(k): v for k, v in results.items()}, "inprocess": si, "noop": sn, "gradio": sg,
+    sec.numbers = {"levels": {str(k): v for k, v in results.items()}, "encode_only_cpu_ms": floor_ms, "inprocess": si, "noop": sn, "gradio": sg,
                    "rss_idle": rss_idle, "rss_after": rss_after, "first_answer_ms": first_ms}
     return sec

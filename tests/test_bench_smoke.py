@@ -110,3 +110,28 @@ def test_cold_start_section_runs_on_byte_compiled_modules(tmp_path):
         source = REPO / module
         compiled = Path(importlib.util.cache_from_source(str(source)))
         assert compiled.is_file() and compiled.stat().st_mtime >= source.stat().st_mtime, module
+
+
+def test_http_section_serves_the_real_app_and_accounts_its_cpu(tmp_path):
+    """The HTTP section against a real `app.py` on loopback: every level answered,
+    past the limit a clean 503, and the server's CPU per answer set beside the
+    encoder's own share (numbers that parse and add up, never timing bars)."""
+    out_dir = tmp_path / "out"
+    out = _bench("--sections", "http", "--quick", "--questions", "5", "--out", str(out_dir),
+                 "--work-dir", str(tmp_path / "work"), tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = (out_dir / "RESULTS.md").read_text(encoding="utf-8")
+    assert (out_dir / "http.png").stat().st_size > 0
+    levels = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[0] == "`POST /api/ask`":
+            levels[int(cells[1])] = [float(c.replace(",", "")) for c in cells[2:]]
+    assert set(levels) == {1, 4, 16, 64}
+    for clients, (requests, p50, p95, per_s, busy, errors, cpu_ms, cores) in levels.items():
+        assert errors == 0 and per_s > 0 and p95 >= p50 > 0
+        assert cpu_ms > 0 and 0 < cores <= os.cpu_count() + 0.5  # psutil rounding at the edges
+        assert busy == 0 or clients == 64  # only past the limit is anyone turned away
+    capacity = re.search(r"spent \*\*([\d.]+) ms of CPU per answer\*\*.*?costs \*\*([\d.]+) ms\*\* of it", text)
+    assert capacity, "capacity paragraph missing"
+    assert 0 < float(capacity.group(2))
