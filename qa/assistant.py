@@ -33,6 +33,7 @@ from .passages import ChunkingSettings, Passage
 from .message import split_questions
 from .retriever import Hit, RetrievalSettings, Retriever, document_words
 from .scope import decide
+from .function_words import FUNCTION_WORDS
 from .spelling import build_corrector, wordpiece_dictionary
 from .text import clean_question, fold, without_terms, words
 from .triage import WarningSign, load_warning_signs, triage
@@ -289,7 +290,8 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
     known_words = corpus_words | {w for sign in warning_signs for w in words(sign.term)}
     vocab_file = embedder.path / "vocab.txt"
     dictionary = wordpiece_dictionary(vocab_file.read_text(encoding="utf-8")) if vocab_file.is_file() else set()
-    corrector = build_corrector(corpus_words, glossary.words(), dictionary)
+    # Everyday words are targets too: "actualy" becomes "actually", not an unknown topic word.
+    corrector = build_corrector(corpus_words | FUNCTION_WORDS, glossary.words(), dictionary)
     loaded = _Loaded(
         index=index,
         glossary=glossary,

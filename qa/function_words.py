@@ -1,7 +1,11 @@
 """English words that carry no topic: pronouns, auxiliaries, question words,
 fillers, the everyday verbs of a question ("can I get...", "what happens"),
 and everyday words that say how a patient asks rather than what about
-("how *long*", "will they *keep* me", "is that *normal*", "the *clinic*").
+("how *long*", "will they *keep* me", "is that *normal*", "the *clinic*"),
+the shorthand of phone messages ("wat", "kinda", "lol", "atm"), where the
+patient heard something ("apparently", "my friend *mentioned*") and how they
+feel about it ("*nervous*", "*terrified*"): a patient on a phone writes all
+of these around a question the document answers.
 
 Used to tell whether a question leans on a *topic* the document never
 mentions ("insurance", "parking") rather than on ordinary phrasing. A plain
@@ -42,6 +46,16 @@ FUNCTION_WORDS = frozenset(
     worried worries meant
     problem problems issue issues question questions answer answers moment moments while ages
     type types u ur r pls plz cos coz tho
+    wat wot wut wats kinda sorta gonna wanna gotta dunno lemme gimme ya yah yep yup nah nope
+    lol lmao omg tbh imo imho idk btw fyi atm rn asap thx ty tks np ok k kk bc cuz smth sth abt b4 w
+    hmm um umm uh er erm ah oh ooh wow
+    actually basically literally honestly seriously definitely totally apparently obviously anyway anyways
+    already again also yet just still
+    heard hear hears mention mentions mentioned told tell tells call called calls reckon reckons reckoned
+    guess guessing suppose supposed assume figure figured read reading saw seen
+    nervous anxious scared frightened afraid terrified petrified panicking panicky stressed stressing
+    upset confused dreading dread freaking freaked
+    first timer newbie
     clinic clinics hospital
     """.split()
 )
