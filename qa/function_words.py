@@ -53,6 +53,7 @@ FUNCTION_WORDS = frozenset(
     already again also yet just still
     heard hear hears mention mentions mentioned told tell tells call called calls reckon reckons reckoned
     guess guessing suppose supposed assume figure figured read reading saw seen
+    google googled googling facebook youtube tiktok instagram reddit forum forums internet
     nervous anxious scared frightened afraid terrified petrified panicking panicky stressed stressing
     upset confused dreading dread freaking freaked
     first timer newbie
