@@ -164,6 +164,7 @@ class Retriever:
         stems_per_passage = [word_stems(p.plain_text) for p in index.passages]  # one stemming pass for both
         frequencies = document_frequencies(stems_per_passage)
         self._topic_stems = topic_stems(frequencies, len(index.passages))
+        self._plain_stems = frozenset(lexical_tokens(" ".join(FUNCTION_WORDS)))  # "big", "exactly", "put"
         self._rare_stems = rare_stems(frequencies)
         self._document_pairs = frozenset().union(*map(word_pairs, stems_per_passage))
         self._tokens_by_view: dict[int, frozenset[str]] = {}
@@ -180,8 +181,12 @@ class Retriever:
         added = tuple(document_terms(found))
         lay_stems = set(lexical_tokens(" ".join(lay for lay, _ in found)))
         # A lay word stands for its document terms: searching it too would
-        # match the document's other senses of it ("gel shots" for "shot").
-        tokens = [t for t in lexical_tokens(corrected) if t not in lay_stems] + lexical_tokens(" ".join(added))
+        # match the document's other senses of it ("gel shots" for "shot"),
+        # unless it is all the question is about ("how big is the needle?").
+        own = [t for t in lexical_tokens(corrected) if t not in lay_stems]
+        if lay_stems and not any(t not in self._topic_stems and t not in self._plain_stems for t in own):
+            own = lexical_tokens(corrected)
+        tokens = own + lexical_tokens(" ".join(added))
         if s.focus:
             # The document's topic words ("hip", "injection") favour whichever
             # passage repeats them most; drop them when the question has others.

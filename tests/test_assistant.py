@@ -132,6 +132,18 @@ def test_glossary_lay_word_is_searched_as_its_document_terms(assistant):
     assert not {"can", "you"} & set(query.tokens)
 
 
+def test_lay_word_is_searched_itself_only_when_it_is_all_the_question_is_about(assistant):
+    """"needle" is lay for the injection ("before the needle goes in"), but in
+    "how big is the needle?" the needle itself is what is asked about."""
+    assert dict(assistant.glossary.entries).get("needle") == "injection"
+    incidental = assistant.retriever.analyse("what do they wipe the skin with before the needle goes in")
+    assert "needl" not in incidental.tokens and "skin" in incidental.tokens
+    alone = assistant.retriever.analyse("how big is the needle they use")
+    assert "needl" in alone.tokens
+    top = assistant.ask("how big is the needle they use", k=1).passages[0]
+    assert "thin needle" in top.text
+
+
 def test_glossary_skips_a_lay_word_used_in_a_document_phrase(assistant):
     """"sport(s)" is lay for exercise, except in the document's own "sports medicine"."""
     glossary = dict(assistant.glossary.entries)
