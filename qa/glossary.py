@@ -50,7 +50,9 @@ def matches(
 
     Lay terms match as whole words in order, singular or plural alike, so one
     row covers "gel shot" and "gel shots". (Stems would be too loose: "pain"
-    would match the row for "painful".) ``document_phrase(lay_term, question)``,
+    would match the row for "painful".) ``...`` in a lay term stands for up to
+    ``MAX_GAP`` words, so "how long ... last" also covers "how long does a
+    cortisone shot in the hip last". ``document_phrase(lay_term, question)``,
     when given, vetoes a match where the question uses the word in a phrase of
     the document's own: "sports" is lay for exercise, but "sports medicine
     doctors" are the document's "sports medicine physicians".
@@ -59,8 +61,8 @@ def matches(
     present = set(asked)
     found: list[tuple[str, str]] = []
     for lay, doc in glossary.entries:
-        term = _lay_term_words(lay)
-        if not term or term[0] not in present or not _contains(asked, term):
+        parts = _lay_term_parts(lay)
+        if not parts or parts[0][0] not in present or not _contains_in_order(asked, parts):
             continue
         if not (document_phrase and document_phrase(lay, question)):
             found.append((lay, doc))
@@ -73,16 +75,29 @@ def _lay_words(text: str) -> list[str]:
     return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in plain]
 
 
+#: Most words a ``...`` in a lay term stands for.
+MAX_GAP = 8
+
+
 @lru_cache(maxsize=4096)
-def _lay_term_words(lay: str) -> list[str]:
-    """:func:`_lay_words` of a glossary term, worked out once per term."""
-    return _lay_words(lay)
+def _lay_term_parts(lay: str) -> tuple[tuple[str, ...], ...]:
+    """:func:`_lay_words` of each ``...``-separated part of a glossary term, worked out once per term."""
+    parts = (tuple(_lay_words(part)) for part in lay.split("..."))
+    return tuple(part for part in parts if part)
 
 
-def _contains(tokens: list[str], part: list[str]) -> bool:
-    """Does ``part`` (non-empty) occur in ``tokens`` as a contiguous run?"""
+def _runs_at(tokens: list[str], part: tuple[str, ...], start: int, stop: int) -> list[int]:
+    """Where ``part`` occurs as a contiguous run starting in ``tokens[start:stop]``: the index after each run."""
     n = len(part)
-    return n > 0 and any(tokens[i : i + n] == part for i in range(len(tokens) - n + 1))
+    return [i + n for i in range(start, min(stop, len(tokens) - n + 1)) if tuple(tokens[i : i + n]) == part]
+
+
+def _contains_in_order(tokens: list[str], parts: tuple[tuple[str, ...], ...]) -> bool:
+    """Do ``parts`` occur in ``tokens`` in order, each contiguous, with at most ``MAX_GAP`` words between two?"""
+    ends = _runs_at(tokens, parts[0], 0, len(tokens))
+    for part in parts[1:]:
+        ends = sorted({e for end in ends for e in _runs_at(tokens, part, end, end + MAX_GAP + 1)})
+    return bool(ends)
 
 
 def document_terms(found: list[tuple[str, str]]) -> list[str]:

@@ -184,9 +184,10 @@ class Retriever:
         # match the document's other senses of it ("gel shots" for "shot"),
         # unless it is all the question is about ("how big is the needle?").
         own = [t for t in lexical_tokens(corrected) if t not in lay_stems]
-        if lay_stems and not any(t not in self._topic_stems and t not in self._plain_stems for t in own):
+        meant = lexical_tokens(" ".join(added))
+        if lay_stems and not any(t not in self._topic_stems and t not in self._plain_stems for t in own + meant):
             own = lexical_tokens(corrected)
-        tokens = own + lexical_tokens(" ".join(added))
+        tokens = own + meant
         if s.focus:
             # The document's topic words ("hip", "injection") favour whichever
             # passage repeats them most; drop them when the question has others.

@@ -301,6 +301,20 @@ def test_glossary_matches_whole_words_singular_or_plural():
     assert vetoed == []
 
 
+def test_glossary_gap_matches_parts_in_order_within_max_gap():
+    from qa.glossary import MAX_GAP, Glossary, matches
+
+    glossary = Glossary((("how long ... last", "lasting weeks months"), ("keep ... home ... safe", "x")))
+    assert matches("how long does a cortisone shot in the hip last?", glossary)
+    assert matches("cortisone, how long last", glossary)
+    assert not matches("does it last? how long", glossary)  # order counts
+    assert not matches("how long " + "word " * (MAX_GAP + 1) + "last", glossary)
+    assert matches("how long " + "word " * MAX_GAP + "last", glossary)
+    assert not matches("how longer does it last", glossary)  # parts are whole words
+    # three parts: each within the gap of the one before, trying every place the first ends
+    assert [lay for lay, _ in matches("keep me at home keep me home and safe", glossary)] == ["keep ... home ... safe"]
+
+
 def test_correctors_are_cache_keys_by_identity_not_by_value():
     """Equal vocabularies (an index and its rebuild) must not make every cached
     correction compare two 20,000-word sets; each corrector is its own key."""
