@@ -10,6 +10,7 @@ set (see README, "Evaluation") and are the only tuned numbers here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 #: Below this best cosine, nothing in the document is about the question.
@@ -32,6 +33,21 @@ HIP_AREA = frozenset("hip hips buttock buttocks butt bum groin thigh thighs leg 
 def _names_other_part(words: list[str]) -> bool:
     joined = " ".join(words)
     return bool(OTHER_BODY_PARTS.intersection(words)) or any(p in joined for p in OTHER_BODY_PHRASES)
+
+
+_PARTS = "|".join(sorted(OTHER_BODY_PARTS | set(OTHER_BODY_PHRASES), key=len, reverse=True))
+#: Another body part as the place of an injection ("in my shoulder", "my knee
+#: injected", "shoulder injections"): asked about beside the hip, it is still a
+#: question about that other joint, which the document does not cover.
+_OTHER_PART_INJECTED = re.compile(
+    rf"\b(in|into|on) (my|the|your|her|his|their|both) ((left|right|other|bad) )?({_PARTS})\b"
+    rf"|\b({_PARTS}) (injections?|jabs?|shots?|injected|done)\b"
+)
+
+
+def injects_other_part(words: list[str]) -> bool:
+    """Does this (asking part of a) message ask for an injection somewhere other than the hip?"""
+    return bool(_OTHER_PART_INJECTED.search(" ".join(words)))
 
 
 @dataclass(frozen=True)
@@ -60,8 +76,9 @@ def decide(
     if not_covered_topic:
         return ScopeDecision(True, "not_covered_topic")
     asked = question_words if asked_words is None else asked_words
-    if _names_other_part(asked) and not HIP_AREA.intersection(asked):
-        # "do you do knees too? mine is as bad as my hip": the hip is in the story, the knee is asked about
+    if _names_other_part(asked) and (not HIP_AREA.intersection(asked) or injects_other_part(asked)):
+        # "do you do knees too? mine is as bad as my hip": the hip is in the story, the knee is asked about;
+        # "can I get my knee injected at the same visit as my hip?": both asked, the knee is the new question
         return ScopeDecision(True, "other_body_part")
     if _names_other_part(question_words) and not HIP_AREA.intersection(question_words):
         return ScopeDecision(True, "other_body_part")

@@ -375,6 +375,20 @@ def test_another_body_part_asked_about_is_out_of_scope_even_with_the_hip_in_the_
     assert not decide(best_cosine=0.7, unknown_words=(), question_words=idiom, has_content=True).abstain
 
 
+@pytest.mark.parametrize("ask,out", [
+    ("can i get my knee injected at the same visit as my hip", True),
+    ("can i get a steroid injection in my shoulder at the same appointment as the hip", True),
+    ("do you do shoulder injections too or just hips", True),
+    ("can the hip injection help my knee too", False),  # asks about the hip injection
+    ("is the hip done the same way as the knee", False),
+    ("my back hurts too, will the hip injection help", False),  # "back" alone is an idiom, not a part
+])
+def test_an_injection_asked_for_in_another_part_is_out_of_scope_beside_the_hip(ask, out):
+    words = ask.split()
+    decision = decide(best_cosine=0.7, unknown_words=(), question_words=words, asked_words=words, has_content=True)
+    assert decision.abstain is out and decision.reason == ("other_body_part" if out else "")
+
+
 def test_a_not_covered_term_the_document_uses_is_ignored():
     document = "Parking: patients can park for free behind the clinic. Dogs are not allowed."
     kept = absent_from(TOPICS + (NotCoveredTerm("parking", "parking", "question"),), document)
