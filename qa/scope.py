@@ -40,7 +40,8 @@ _PARTS = "|".join(sorted(OTHER_BODY_PARTS | set(OTHER_BODY_PHRASES), key=len, re
 #: injected", "shoulder injections"): asked about beside the hip, it is still a
 #: question about that other joint, which the document does not cover.
 _OTHER_PART_INJECTED = re.compile(
-    rf"\b(in|into|on) (my|the|your|her|his|their|both) ((left|right|other|bad) )?({_PARTS})\b"
+    rf"\b(injections?|injected|inject|jabs?|shots?|done)( \w+){{0,2}} (in|into|on) (my|the|your|her|his|their|both) "
+    rf"((left|right|other|bad) )?({_PARTS})\b"
     rf"|\b({_PARTS}) (injections?|jabs?|shots?|injected|done)\b"
 )
 

@@ -382,6 +382,8 @@ def test_another_body_part_asked_about_is_out_of_scope_even_with_the_hip_in_the_
     ("can the hip injection help my knee too", False),  # asks about the hip injection
     ("is the hip done the same way as the knee", False),
     ("my back hurts too, will the hip injection help", False),  # "back" alone is an idiom, not a part
+    ("could they inject some into my left knee while im there", True),
+    ("will the hip injection help the pain in my lower back", False),  # where it hurts, not where it goes
 ])
 def test_an_injection_asked_for_in_another_part_is_out_of_scope_beside_the_hip(ask, out):
     words = ask.split()
