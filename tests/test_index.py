@@ -93,7 +93,7 @@ def test_past_the_threshold_make_index_builds_hnsw_with_the_benched_settings(tmp
 
     from qa import dense
 
-    monkeypatch.setattr(dense, "APPROXIMATE_FROM", 300)  # the real threshold needs 200,000 vectors
+    monkeypatch.setattr(dense, "APPROXIMATE_FROM", 300)  # the real threshold needs 100,000 vectors
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((300, 16), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
