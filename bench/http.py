@@ -26,7 +26,7 @@ import time
 
 from bench import plots
 from bench.context import PYTHON, REPO, Context, clear_cache
-from bench.inprocess import warm_up
+from bench.inprocess import texts_ask_encodes, warm_up
 from bench.stats import Check, Section, ratio, summary, timed
 
 LEVELS = (1, 4, 16, 64)
@@ -192,13 +192,8 @@ def encode_only_cpu_ms(assistant, jobs: list[dict], *, per_batch: int = 8) -> fl
     ``jobs`` (the question and its focused form), ``per_batch`` questions per call as
     the micro-batcher forms them under load: the part of a server's capacity no web
     stack or retrieval change can win back."""
-    from qa.text import clean_question
-
     encoder = assistant.embedder.model  # the backend itself, on this thread (one intra-op thread)
-    texts = []
-    for job in jobs:
-        query = assistant.retriever.analyse(clean_question(job["question"]))
-        texts.append([query.dense_text, query.focused] if query.focused else [query.dense_text])
+    texts = [texts_ask_encodes(assistant, job["question"]) for job in jobs]
     start = time.thread_time()
     for i in range(0, len(texts), per_batch):
         encoder.encode([t for group in texts[i : i + per_batch] for t in group])
