@@ -222,6 +222,9 @@ class Assistant:
     @staticmethod
     def _answer(loaded: _Loaded, question: str, k: int) -> answers.Answer:
         flags = triage(question, loaded.warning_signs)
+        corrected = loaded.retriever.corrector.correct(question)
+        if corrected != question:  # "i have a feaver": a misspelt warning sign is still one
+            flags = flags.either(triage(corrected, loaded.warning_signs))
         # A sign the patient says they do not have ("no fever or anything, when can I
         # cycle?") would pull retrieval to the warning-signs passage: search without it.
         search_text = without_terms(question, flags.denied)
@@ -287,11 +290,13 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
     warning_signs = load_warning_signs(corpus_dir)
     # Words of the clinic's warning signs are topics it answers ("swollen",
     # "temperature"), even where the document words them otherwise.
-    known_words = corpus_words | {w for sign in warning_signs for w in words(sign.term)}
+    sign_words = {w for sign in warning_signs for w in words(sign.term)}
+    known_words = corpus_words | sign_words
     vocab_file = embedder.path / "vocab.txt"
     dictionary = wordpiece_dictionary(vocab_file.read_text(encoding="utf-8")) if vocab_file.is_file() else set()
-    # Everyday words are targets too: "actualy" becomes "actually", not an unknown topic word.
-    corrector = build_corrector(corpus_words | FUNCTION_WORDS, glossary.words(), dictionary)
+    # Everyday words and warning-sign words are targets too: "actualy" becomes "actually",
+    # not an unknown topic word, and "swolen" becomes "swollen", which triage then sees.
+    corrector = build_corrector(corpus_words | FUNCTION_WORDS | sign_words, glossary.words(), dictionary)
     loaded = _Loaded(
         index=index,
         glossary=glossary,

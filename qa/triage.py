@@ -83,6 +83,12 @@ class Triage:
     signs: tuple[str, ...] = ()  # the terms that matched, for explanations and tests
     denied: tuple[str, ...] = ()  # signs the message only mentions as absent ("no fever or anything")
 
+    def either(self, other: Triage) -> Triage:
+        """Urgent if either reading is: the message as typed, or with its typos corrected ("feaver")."""
+        return Triage(urgent=self.urgent or other.urgent, emergency=self.emergency or other.emergency,
+                      signs=tuple(dict.fromkeys(self.signs + other.signs)),
+                      denied=tuple(dict.fromkeys(self.denied + other.denied)))
+
 
 #: Used when the clinic's file is missing or empty: triage must never switch
 #: itself off silently, so these are the document's own warning signs and the

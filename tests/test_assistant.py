@@ -70,6 +70,11 @@ def test_out_of_scope_abstains_plainly(assistant, question):
     ("hip shot last week, now running a temp and the area is really red and puffy", False),
     ("I'm struggling to breathe after the shot", True),
     ("my leg keeps giving way since yesterday's injection", False),
+    # misspelt on a phone: read as typed and as corrected
+    ("i have a feaver since my injection", False),
+    ("the pain is geting worse every day since the shot", False),
+    ("theres puss coming out of the site", False),
+    ("i cant breath properly after the injection", True),
 ])
 def test_warning_signs_lead_with_seek_medical_attention(assistant, question, emergency):
     answer = assistant.ask(question)
@@ -80,7 +85,8 @@ def test_warning_signs_lead_with_seek_medical_attention(assistant, question, eme
 
 
 @pytest.mark.parametrize("question", ["what are the signs of infection?", "will I be numb afterwards?",
-                                      "is bleeding a risk?", "is the relief only temporary?"])
+                                      "is bleeding a risk?", "is the relief only temporary?",
+                                      "what are the signs of infecton?", "no feaver, can i drive home?"])
 def test_informational_questions_are_not_urgent(assistant, question):
     answer = assistant.ask(question)
     assert not answer.urgent and not answer.abstained

@@ -414,3 +414,15 @@ def test_a_not_covered_term_the_document_uses_is_ignored():
 ])
 def test_split_questions(message, questions):
     assert split_questions(message) == questions
+
+
+def test_triage_either_is_urgent_when_one_reading_is_and_keeps_every_sign_once():
+    from qa.triage import Triage
+
+    typed = Triage(urgent=False, emergency=False, signs=(), denied=("fever",))
+    corrected = Triage(urgent=True, emergency=False, signs=("pus", "fever"), denied=("fever",))
+    both = typed.either(corrected)
+    assert both.urgent and not both.emergency
+    assert both.signs == ("pus", "fever") and both.denied == ("fever",)
+    assert not typed.either(typed).urgent
+    assert Triage(urgent=True, emergency=True).either(typed).emergency
