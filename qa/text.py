@@ -103,9 +103,10 @@ def _is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch in "_'"
 
 
-def term_spans(text: str, term: str) -> Iterator[tuple[int, int]]:
+def term_spans(text: str, term: str, *, plural: bool = False) -> Iterator[tuple[int, int]]:
     """Where a clinic table's term ("fever", "can't breathe") occurs in ``text``
     as whole words: (start, end) of each, left to right, not overlapping.
+    ``plural``: the term's last word may also end in one more "s" ("chest pains").
 
     ``str.find`` and a look at the characters either side, not a regex per
     term: compiling 150 warning-sign patterns cost a process's first
@@ -117,6 +118,8 @@ def term_spans(text: str, term: str) -> Iterator[tuple[int, int]]:
     start = 0
     while (at := text.find(term, start)) >= 0:
         end = at + len(term)
+        if plural and text.startswith("s", end):
+            end += 1 if not (end + 1 < len(text) and _is_word_char(text[end + 1])) else 0
         if not (at and _is_word_char(text[at - 1])) and not (end < len(text) and _is_word_char(text[end])):
             yield at, end
             start = end
@@ -126,11 +129,12 @@ def term_spans(text: str, term: str) -> Iterator[tuple[int, int]]:
 
 def without_terms(text: str, terms: Iterable[str]) -> str:
     """``text`` with every whole-word occurrence of ``terms`` (folded, as the
-    clinic's tables hold them) taken out, whatever its case."""
+    clinic's tables hold them, or their plural as triage reads them) taken out,
+    whatever its case."""
     # Lower-cased character by character, so every span found there is the same span of ``text``.
     lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
     kept, start = [], 0
-    for begin, end in sorted(span for term in terms for span in term_spans(lowered, term)):
+    for begin, end in sorted(span for term in terms for span in term_spans(lowered, term, plural=True)):
         if begin >= start:
             kept.append(text[start:begin])
             start = end

@@ -136,7 +136,7 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     denied: list[str] = []
     for sign in signs:
         negated = False
-        for start, end in term_spans(text, sign.term):
+        for start, end in term_spans(text, sign.term, plural=True):  # "chest pains", "red streaks"
             before = text[:start]
             if _NEGATION.search(before):
                 negated = True

@@ -75,6 +75,9 @@ def test_out_of_scope_abstains_plainly(assistant, question):
     ("the pain is geting worse every day since the shot", False),
     ("theres puss coming out of the site", False),
     ("i cant breath properly after the injection", True),
+    ("im having chest pains", True),  # a term's plural counts
+    ("the wound smells", False),
+    ("my hip is much more painful today than yesterday", False),
 ])
 def test_warning_signs_lead_with_seek_medical_attention(assistant, question, emergency):
     answer = assistant.ask(question)
@@ -86,7 +89,9 @@ def test_warning_signs_lead_with_seek_medical_attention(assistant, question, eme
 
 @pytest.mark.parametrize("question", ["what are the signs of infection?", "will I be numb afterwards?",
                                       "is bleeding a risk?", "is the relief only temporary?",
-                                      "what are the signs of infecton?", "no feaver, can i drive home?"])
+                                      "what are the signs of infecton?", "no feaver, can i drive home?",
+                                      "is the injection more painful than a blood test?",
+                                      "will it be more painful the next day?"])
 def test_informational_questions_are_not_urgent(assistant, question):
     answer = assistant.ask(question)
     assert not answer.urgent and not answer.abstained

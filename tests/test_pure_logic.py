@@ -426,3 +426,12 @@ def test_triage_either_is_urgent_when_one_reading_is_and_keeps_every_sign_once()
     assert both.signs == ("pus", "fever") and both.denied == ("fever",)
     assert not typed.either(typed).urgent
     assert Triage(urgent=True, emergency=True).either(typed).emergency
+
+
+def test_term_spans_takes_a_plural_only_when_asked_and_only_one_s():
+    from qa.text import term_spans, without_terms
+
+    text = "chest pains, chest pain and chest painss"
+    assert list(term_spans(text, "chest pain")) == [(13, 23)]
+    assert list(term_spans(text, "chest pain", plural=True)) == [(0, 11), (13, 23)]
+    assert without_terms("No chest pains at all", ["chest pain"]) == "No at all"
