@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -135,6 +136,12 @@ MIN_SENTENCE_WORDS = 4
 RARE_MAX_PASSAGES = 2
 
 
+@cache
+def function_word_stems() -> frozenset[str]:
+    """Stems of :data:`FUNCTION_WORDS`, worked out once per process, not per retriever."""
+    return frozenset(lexical_tokens(" ".join(FUNCTION_WORDS)))
+
+
 def rare_stems(frequencies: Counter) -> frozenset[str]:
     """Stems of at least 6 letters found in at most ``RARE_MAX_PASSAGES`` passages."""
     return frozenset(t for t, c in frequencies.items() if c <= RARE_MAX_PASSAGES and len(t) >= 6)
@@ -164,7 +171,7 @@ class Retriever:
         stems_per_passage = [word_stems(p.plain_text) for p in index.passages]  # one stemming pass for both
         frequencies = document_frequencies(stems_per_passage)
         self._topic_stems = topic_stems(frequencies, len(index.passages))
-        self._plain_stems = frozenset(lexical_tokens(" ".join(FUNCTION_WORDS)))  # "big", "exactly", "put"
+        self._plain_stems = function_word_stems()  # "big", "exactly", "put"
         self._rare_stems = rare_stems(frequencies)
         self._document_pairs = frozenset().union(*map(word_pairs, stems_per_passage))
         self._tokens_by_view: dict[int, frozenset[str]] = {}

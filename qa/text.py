@@ -118,8 +118,8 @@ def term_spans(text: str, term: str, *, plural: bool = False) -> Iterator[tuple[
     start = 0
     while (at := text.find(term, start)) >= 0:
         end = at + len(term)
-        if plural and text.startswith("s", end):
-            end += 1 if not (end + 1 < len(text) and _is_word_char(text[end + 1])) else 0
+        if plural and text.startswith("s", end) and not (end + 1 < len(text) and _is_word_char(text[end + 1])):
+            end += 1  # "chest pains"
         if not (at and _is_word_char(text[at - 1])) and not (end < len(text) and _is_word_char(text[end])):
             yield at, end
             start = end
