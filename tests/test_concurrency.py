@@ -84,7 +84,9 @@ def test_threads_racing_on_one_cache_entry_agree(assistant):
     spellings = ("will the shot hurt?", "Will  the SHOT hurt?", "will the shot hurt?")
     results = run_threads(24, lambda i: racing.ask(spellings[i % 3], k=4).to_dict())
     for i, answer in enumerate(results):
-        assert answer == {**expected, "question": " ".join(spellings[i % 3].split())}
+        # Same answer, scores within a tolerance: encodes batched with other
+        # threads' questions differ from a lone encode in the 7th decimal.
+        assert same_answer(answer, {**expected, "question": " ".join(spellings[i % 3].split())})
 
 
 def test_rebuild_while_serving_and_loading(assistant, shared, tmp_path, monkeypatch):
@@ -103,7 +105,7 @@ def test_rebuild_while_serving_and_loading(assistant, shared, tmp_path, monkeypa
     (corpus_dir / "hip_injections.md").write_text((corpus_dir / "hip_injections.md").read_text() + PARKING)
     serving = Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never")
     before = {q: serving.ask(q).to_dict() for q in (*REFERENCE_QUESTIONS, PARKING_QUESTION)}
-    assert before[REFERENCE_QUESTIONS[0]] == assistant.ask(REFERENCE_QUESTIONS[0]).to_dict()
+    assert same_answer(before[REFERENCE_QUESTIONS[0]], assistant.ask(REFERENCE_QUESTIONS[0]).to_dict())
 
     building, built = threading.Event(), threading.Event()
     asked_during_build, loaded_during_build = threading.Event(), threading.Event()
