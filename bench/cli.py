@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def machine_facts() -> dict:
-    from qa.embedder import encoder_choice, torch_threads
+    from qa.encoder.embedder import encoder_choice, torch_threads
 
     versions = {n: _version(n) for n in ("torch", "sentence-transformers", "faiss-cpu", "bm25s", "onnxruntime", "gradio", "fastapi", "uvicorn")}
     return {

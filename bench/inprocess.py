@@ -182,7 +182,7 @@ def threads(ctx: Context) -> Section:
     import sys
 
     from qa import Assistant
-    from qa.embedder import torch_threads
+    from qa.encoder.embedder import torch_threads
 
     backend = ctx.assistant.embedder.backend  # also makes sure the index exists
     qs = ctx.questions

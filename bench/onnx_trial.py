@@ -1,5 +1,5 @@
 """The ONNX trial: qa's ONNX encoder (the bundled model exported by
-``qa.onnx_export`` and run by ``qa.onnx_encoder``, fp32), the same model
+``qa.encoder.onnx_export`` and run by ``qa.encoder.onnx_encoder``, fp32), the same model
 dynamically quantised to int8, and PyTorch: single-question encode latency,
 and the eval metrics through the whole assistant with its index rebuilt by
 each encoder, on every question set in ``eval/`` (``questions.csv`` alone
@@ -22,13 +22,13 @@ METRIC_KEYS = ("hit@1", "hit@3", "hit@5", "mrr@10", "answer@1", "oos_abstain", "
 
 
 def quantise(model_path: Path, folder: Path) -> Path:
-    """The model exported plainly (``qa.onnx_export.export_onnx``, before
+    """The model exported plainly (``qa.encoder.onnx_export.export_onnx``, before
     onnxruntime's fusions, which the quantiser cannot read) with its weights
     dynamically quantised to int8 (onnxruntime's quantiser)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from qa.onnx_export import export_onnx
-    from qa.torch_encoder import load_sentence_transformer
+    from qa.encoder.onnx_export import export_onnx
+    from qa.encoder.torch_encoder import load_sentence_transformer
 
     folder.mkdir(parents=True, exist_ok=True)
     plain, int8 = folder / "model-fp32-plain.onnx", folder / "model-int8.onnx"
@@ -45,8 +45,8 @@ def _megabytes(graph: Path) -> float:
 
 def onnx_file_embedder(onnx_file: Path):
     """An ``Embedder`` class whose encoder runs ``onnx_file`` with qa's ONNX encoder."""
-    from qa.embedder import Embedder, torch_threads
-    from qa.onnx_encoder import open_onnx_encoder
+    from qa.encoder.embedder import Embedder, torch_threads
+    from qa.encoder.onnx_encoder import open_onnx_encoder
 
     class FileEmbedder(Embedder):
         def _load(self):
@@ -72,8 +72,8 @@ def _metrics(embedder_factory, index_dir: Path) -> dict[str, dict]:
 
 
 def onnx(ctx: Context) -> Section:
-    from qa.embedder import Embedder
-    from qa.onnx_cache import cached_onnx_file
+    from qa.encoder.embedder import Embedder
+    from qa.encoder.onnx_cache import cached_onnx_file
 
     path = ctx.assistant.embedder.path
     fp32 = Embedder(path, backend="onnx")
@@ -101,8 +101,8 @@ def onnx(ctx: Context) -> Section:
         cos = float(np.mean(np.sum(e.encode(qs) * ref, axis=1)))
         rows.append([name, s["p50"], s["p95"], ratio(s["p50"], base), cos, _megabytes(files[name]) if name in files else np.nan])
     sec.add(f"Single-question encode over {len(qs)} eval questions, the three encoders interleaved. "
-            "Export: `qa.onnx_export` (`torch.onnx.export`, TorchScript exporter) of transformer + mean pooling + "
-            "normalisation, run by `qa.onnx_encoder` (qa's default encoder); int8: "
+            "Export: `qa.encoder.onnx_export` (`torch.onnx.export`, TorchScript exporter) of transformer + mean pooling + "
+            "normalisation, run by `qa.encoder.onnx_encoder` (qa's default encoder); int8: "
             "`onnxruntime.quantization.quantize_dynamic` (QInt8 weights) of the model exported plainly (the quantiser cannot read onnxruntime's fused graph).", "")
     sec.table(["encoder", "p50 ms", "p95 ms", "p50 ratio to PyTorch", "mean cosine to PyTorch", "file MB"], rows)
     by_set = {name: _metrics(factory, ctx.work_dir / f"eval-index-{name.replace(' ', '-')}")

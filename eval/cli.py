@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m eval", description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", default=str(DEFAULT_QUESTIONS), metavar="FILE",
-                        help="questions CSV (default: eval/questions.csv)")
+                        help="questions CSV (default: eval/sets/questions.csv)")
     parser.add_argument("--k", type=_positive_int, default=10,
                         help="passages requested per question (default: 10); with k < 10, hit@5 and mrr@10 "
                              "only see the first k")

@@ -23,7 +23,8 @@ OUT_OF_SCOPE = "out_of_scope"
 RED_FLAG = "red_flag"
 # Kinds the issue defines; any other kind is accepted and counts as in-scope.
 KNOWN_KINDS = ("faq", "paraphrase", "section", OUT_OF_SCOPE, RED_FLAG)
-DEFAULT_QUESTIONS = Path(__file__).with_name("questions.csv")
+SETS_DIR = Path(__file__).with_name("sets")
+DEFAULT_QUESTIONS = SETS_DIR / "questions.csv"
 
 
 def question_sets() -> list[Path]:

@@ -27,7 +27,7 @@ __all__ = [
 _LAZY = {
     "Assistant": "assistant", "Answer": "answer", "QuotedPassage": "answer", "Passage": "passages",
     "Hit": "retriever", "RetrievalSettings": "retriever", "retrieval_variants": "retriever",
-    "preload_encoder": "embedder",
+    "preload_encoder": "encoder.embedder",
 }
 
 

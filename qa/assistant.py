@@ -24,19 +24,19 @@ from . import answer as answers
 from .config import MAX_QUESTION_CHARS, Paths, resolve_paths
 from .corpus import CorpusFile, read_corpus
 from .dense import set_search_threads
-from .embedder import Embedder, embedder_for, torch_threads
+from .encoder.embedder import Embedder, embedder_for, torch_threads
 from .errors import IndexCorrupt, IndexNotFound, IndexStale, QAError
 from .glossary import Glossary, load_glossary
 from .index_store import Index, build_index, current_folder, expected_manifest, load_index
-from .not_covered import NotCoveredTerm, absent_from, find_topic, load_not_covered
+from .decisions.not_covered import NotCoveredTerm, absent_from, find_topic, load_not_covered
 from .passages import ChunkingSettings, Passage
-from .message import split_questions
+from .decisions.message import split_questions
 from .retriever import Hit, RetrievalSettings, Retriever, document_words
-from .scope import decide
-from .function_words import FUNCTION_WORDS
+from .decisions.scope import decide
+from .decisions.function_words import FUNCTION_WORDS
 from .spelling import build_corrector, wordpiece_dictionary
 from .text import clean_question, fold, without_terms, words
-from .triage import WarningSign, load_warning_signs, triage
+from .decisions.triage import WarningSign, load_warning_signs, triage
 
 log = logging.getLogger("qa")
 CACHE_SIZE = 2048

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 def _build(args, locations) -> int:
     from .config import resolve_paths
     from .corpus import read_corpus
-    from .embedder import Embedder
+    from .encoder.embedder import Embedder
     from .index_store import build_index
 
     paths = resolve_paths(**locations)
@@ -97,7 +97,7 @@ def _passages(args, locations) -> int:
 def _check(args, locations) -> int:
     from .config import resolve_paths
     from .corpus import read_corpus
-    from .embedder import Embedder
+    from .encoder.embedder import Embedder
     from .index_store import expected_manifest, load_index
     from .passages import ChunkingSettings
 
@@ -111,7 +111,7 @@ def _check(args, locations) -> int:
 
 
 def _ask(args, locations) -> int:
-    from .embedder import preload_encoder
+    from .encoder.embedder import preload_encoder
 
     preload_encoder(locations.get("model_path"))  # loads while the retrieval libraries import
     from .assistant import Assistant

@@ -29,13 +29,13 @@ import numpy as np
 
 from .corpus import CorpusFile
 from .dense import View, apply_search_settings, make_index, passage_views
-from .embedder import Embedder
+from .encoder.embedder import Embedder
 from .errors import IndexCorrupt, IndexNotFound, IndexStale
 from .lexical import LexicalIndex, lexical_tokens
 from .passages import ChunkingSettings, Passage, build_passages
 
 #: Bumped whenever what is stored changes meaning (2: BM25 tokens drop the
-#: grammar words of qa.function_words), so an older index is rebuilt, not misread.
+#: grammar words of qa.decisions.function_words), so an older index is rebuilt, not misread.
 FORMAT_VERSION = 2
 CURRENT = "current"
 BUILDS = "builds"

@@ -15,7 +15,7 @@ import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
-from .function_words import GRAMMAR_WORDS
+from .decisions.function_words import GRAMMAR_WORDS
 from .text import words
 
 _STOPWORDS = frozenset(STOPWORDS_EN) | GRAMMAR_WORDS

@@ -18,14 +18,14 @@ from functools import cache
 
 import numpy as np
 
-from .embedder import Embedder
-from .function_words import FUNCTION_WORDS
+from .encoder.embedder import Embedder
+from .decisions.function_words import FUNCTION_WORDS
 from .dense import SEARCH_ALL_UP_TO, SEARCH_DEPTH, best_per_passage
 from .fusion import RRF_K, rrf
 from .glossary import Glossary, document_terms, matches
 from .index_store import Index
 from .lexical import lexical_tokens, word_pairs, word_stems
-from .message import split_message
+from .decisions.message import split_message
 from .passages import Passage
 from .spelling import SpellingCorrector
 from .text import words
@@ -74,7 +74,7 @@ class Query:
     unknown_words: tuple[str, ...]  # content words neither in corpus nor glossary
     focused: str = ""  # the question without the document's topic words, if that differs
     asked_unknown_words: tuple[str, ...] = ()  # those of unknown_words in the asking part
-    ask: str = ""  # the part of the corrected question that asks, without the story around it (qa.message)
+    ask: str = ""  # the part of the corrected question that asks, without the story around it (qa.decisions.message)
 
     @property
     def dense_text(self) -> str:

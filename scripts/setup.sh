@@ -30,5 +30,5 @@ fi
 # Export the model to ONNX now (once, about 10 s, into index/encoders/ or
 # $QA_ENCODER_CACHE), so the first start of the app doesn't. Not fatal: without
 # it the app still runs, on PyTorch.
-HF_HUB_OFFLINE=1 .venv/bin/python -c "from qa.embedder import Embedder; print('encoder backend:', Embedder().backend)" \
+HF_HUB_OFFLINE=1 .venv/bin/python -c "from qa.encoder.embedder import Embedder; print('encoder backend:', Embedder().backend)" \
   || echo "warning: ONNX export failed; the assistant will use PyTorch" >&2

@@ -49,7 +49,7 @@ def encoder_cache(tmp_path_factory) -> Iterator[Path]:
 def built_index_dir(tmp_path_factory) -> Path:
     """A real index of the real corpus, built once per session."""
     from qa.corpus import read_corpus
-    from qa.embedder import Embedder
+    from qa.encoder.embedder import Embedder
     from qa.index_store import build_index
 
     folder = tmp_path_factory.mktemp("index")

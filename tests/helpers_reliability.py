@@ -124,7 +124,7 @@ class ReplayTable:
 
 def replay_encoding(monkeypatch, shared: SharedIndex) -> None:
     """Patch `Embedder.encode` to replay the real model's vectors (see ReplayTable)."""
-    from qa.embedder import Embedder
+    from qa.encoder.embedder import Embedder
 
     monkeypatch.setattr(Embedder, "encode", ReplayTable(shared.table).encode_with(Embedder.encode))
 

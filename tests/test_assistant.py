@@ -229,7 +229,7 @@ def test_the_clinics_not_covered_topics_are_declined_wherever_they_are_raised(as
 
 def test_not_covered_terms_are_absent_from_the_document(assistant):
     """A term the document uses would decline questions it answers."""
-    from qa.not_covered import load_not_covered
+    from qa.decisions.not_covered import load_not_covered
     from qa.text import fold
 
     document = fold(" ".join(p.plain_text for p in assistant.passages))
@@ -243,6 +243,6 @@ def test_searches_run_on_one_thread_per_question(assistant):
     """FAISS's default (every core) fights the other questions' threads; see qa.dense.set_search_threads."""
     import faiss
 
-    from qa.embedder import torch_threads
+    from qa.encoder.embedder import torch_threads
 
     assert faiss.omp_get_max_threads() == torch_threads() == 1

@@ -95,7 +95,7 @@ def test_rebuild_while_serving_and_loading(assistant, shared, tmp_path, monkeypa
     import qa.assistant
     from qa import Assistant
     from qa.corpus import read_corpus
-    from qa.embedder import Embedder
+    from qa.encoder.embedder import Embedder
     from qa.index_store import build_index, current_folder, load_index
 
     monkeypatch.setattr(qa.assistant, "CACHE_SIZE", 0)
@@ -176,7 +176,7 @@ def _swap_during_load(monkeypatch, shared, tmp_path, rebuilds: int) -> Path:
     edited corpus into the same folder (as another process could), then let the load go on."""
     import qa.index_store as store
     from qa.corpus import read_corpus
-    from qa.embedder import Embedder
+    from qa.encoder.embedder import Embedder
 
     index_dir = copy_index(shared.index_dir, tmp_path / "index")
     corpus_dir = copy_corpus(tmp_path / "corpus")

@@ -33,7 +33,7 @@ import numpy as np
 
 import qa.index_store as store
 from qa.corpus import read_corpus
-from qa.embedder import Embedder
+from qa.encoder.embedder import Embedder
 
 point, corpus_dir, index_dir, table = sys.argv[1:5]
 data = np.load(table, allow_pickle=True)
@@ -167,7 +167,7 @@ def test_kill_mid_build_leaves_previous_index_serving(point, shared, reference, 
                                    for p in POINTS])
 def test_next_build_cleans_the_debris(point, shared, tmp_path_factory, tmp_path):
     from qa.corpus import read_corpus
-    from qa.embedder import Embedder
+    from qa.encoder.embedder import Embedder
     from qa.index_store import build_index, load_index
 
     index_dir = copy_index(crashed_dir(point, shared, tmp_path_factory), tmp_path / "index")

@@ -24,11 +24,11 @@ import pytest
 from qa import Assistant, ModelNotFound, preload_encoder
 from qa.corpus import read_corpus
 from qa.dense import passage_views
-from qa.embedder import Embedder
-from qa.onnx_cache import RECORD, _Damaged, _open_checked, cache_key, load_onnx_encoder
-from qa.onnx_cache import cache_folder as folder_of_export
-from qa.onnx_encoder import OnnxUnavailable, pad_batch
-from qa.onnx_export import unsupported_reason
+from qa.encoder.embedder import Embedder
+from qa.encoder.onnx_cache import RECORD, _Damaged, _open_checked, cache_key, load_onnx_encoder
+from qa.encoder.onnx_cache import cache_folder as folder_of_export
+from qa.encoder.onnx_encoder import OnnxUnavailable, pad_batch
+from qa.encoder.onnx_export import unsupported_reason
 from qa.passages import build_passages
 
 from conftest import CORPUS_DIR
@@ -238,13 +238,13 @@ def test_truncated_cache_is_exported_again(cache_folder, onnx_embedder, tmp_path
 
 def test_export_that_fails_midway_leaves_nothing_in_use(onnx_embedder, tmp_path, monkeypatch, caplog):
     """The exporter writes half a file then dies: no export folder, no export.json, no temp debris."""
-    import qa.onnx_export
+    import qa.encoder.onnx_export
 
     def half_then_crash(model, target: Path) -> None:
         target.write_bytes(b"\x08\x07" * 1000)
         raise RuntimeError("exporter died")
 
-    monkeypatch.setattr(qa.onnx_export, "export_onnx", half_then_crash)
+    monkeypatch.setattr(qa.encoder.onnx_export, "export_onnx", half_then_crash)
     with pytest.raises(OnnxUnavailable, match="exporter died"):
         load_onnx_encoder(onnx_embedder.path, onnx_embedder.fingerprint, threads=1, cache_dir=tmp_path)
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []
@@ -260,7 +260,7 @@ def test_export_that_fails_midway_leaves_nothing_in_use(onnx_embedder, tmp_path,
 def test_an_export_removes_obsolete_formats_of_its_model_only(onnx_embedder, tmp_path):
     """Exports in a format this code cannot read are 87 MB of debris; the current format
     for another torch/onnxruntime version may belong to another environment."""
-    from qa.onnx_cache import EXPORT_FORMAT, _remove_obsolete_formats
+    from qa.encoder.onnx_cache import EXPORT_FORMAT, _remove_obsolete_formats
 
     fp = onnx_embedder.fingerprint
     current = tmp_path / f"{fp}-aaaaaaaa"
@@ -305,7 +305,7 @@ def test_background_load_hands_its_error_to_the_caller(tmp_path, monkeypatch):
 @pytest.fixture
 def preloaded():
     """The encoders preload_encoder() started and nobody took yet; none are left behind."""
-    from qa import embedder as embedder_module
+    from qa.encoder import embedder as embedder_module
 
     yield embedder_module._preloaded
     embedder_module._preloaded.clear()

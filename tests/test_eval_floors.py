@@ -17,7 +17,7 @@ FLOORS = json.loads((REPO / "eval" / "floors.json").read_text())
 
 @pytest.fixture(scope="module")
 def metrics(assistant):
-    questions = load_questions(REPO / "eval" / "questions.csv")
+    questions = load_questions(REPO / "eval" / "sets" / "questions.csv")
     return evaluate(questions, run(assistant, questions, k=10, progress=False)).metrics
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from qa import Assistant
 from qa.corpus import read_corpus
-from qa.embedder import Embedder
+from qa.encoder.embedder import Embedder
 from qa.errors import IndexCorrupt, IndexNotFound, IndexStale
 from qa.index_store import CURRENT, FORMAT_VERSION, current_folder, expected_manifest, load_index
 from qa.passages import ChunkingSettings

@@ -7,12 +7,12 @@ import pytest
 
 from qa.fusion import RRF_K, ranks, rrf
 from qa.glossary import Glossary, expansions
-from qa.message import MessageParts, split_message, split_questions
-from qa.not_covered import NotCoveredTerm, absent_from, find_topic
-from qa.scope import decide
+from qa.decisions.message import MessageParts, split_message, split_questions
+from qa.decisions.not_covered import NotCoveredTerm, absent_from, find_topic
+from qa.decisions.scope import decide
 from qa.spelling import build_corrector
 from qa.text import clean_question, fold, sentence_spans, has_term, strip_markdown, term_spans, without_terms
-from qa.triage import WarningSign, triage
+from qa.decisions.triage import WarningSign, triage
 
 
 def test_strip_markdown_removes_markers_only():
@@ -185,7 +185,7 @@ def test_best_per_passage_takes_each_passages_best_view():
 def test_micro_batcher_answers_each_caller_with_its_own_vectors():
     import threading
 
-    from qa.batching import MicroBatcher
+    from qa.encoder.batching import MicroBatcher
 
     calls = []
     gate = threading.Event()
@@ -219,7 +219,7 @@ def test_micro_batcher_answers_each_caller_with_its_own_vectors():
 def test_micro_batcher_spreads_a_lone_callers_texts_over_idle_slots():
     import threading
 
-    from qa.batching import MicroBatcher
+    from qa.encoder.batching import MicroBatcher
 
     both_running = threading.Barrier(2, timeout=5)  # breaks (and raises) unless two encodes run at once
     calls = []
@@ -237,7 +237,7 @@ def test_micro_batcher_spreads_a_lone_callers_texts_over_idle_slots():
 def test_micro_batcher_keeps_a_callers_texts_together_when_a_slot_is_busy():
     import threading
 
-    from qa.batching import MicroBatcher
+    from qa.encoder.batching import MicroBatcher
 
     calls, gate = [], threading.Event()
 
@@ -259,7 +259,7 @@ def test_micro_batcher_keeps_a_callers_texts_together_when_a_slot_is_busy():
 
 
 def test_micro_batcher_hands_errors_to_the_callers():
-    from qa.batching import MicroBatcher
+    from qa.encoder.batching import MicroBatcher
 
     def broken(texts):
         raise RuntimeError("model exploded")
@@ -417,7 +417,7 @@ def test_split_questions(message, questions):
 
 
 def test_triage_either_is_urgent_when_one_reading_is_and_keeps_every_sign_once():
-    from qa.triage import Triage
+    from qa.decisions.triage import Triage
 
     typed = Triage(urgent=False, emergency=False, signs=(), denied=("fever",))
     corrected = Triage(urgent=True, emergency=False, signs=("pus", "fever"), denied=("fever",))

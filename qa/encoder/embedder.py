@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .batching import MicroBatcher
-from .errors import ModelNotFound, QAError
+from ..errors import ModelNotFound, QAError
 
 log = logging.getLogger("qa.encoder")
 ENV_ENCODER = "QA_ENCODER"
@@ -224,7 +224,7 @@ def preload_encoder(model_path: str | os.PathLike | None = None) -> None:
     missing model or a bad setting is reported, with its usual message, by the
     load that follows.
     """
-    from .config import resolve_paths
+    from ..config import resolve_paths
 
     path = resolve_paths(model_path=model_path).model_path
     try:

@@ -68,7 +68,7 @@ def decide(
     not_covered_topic: str = "",
 ) -> ScopeDecision:
     """Answer or abstain. ``asked_words``: the words of the part of the message
-    that asks (``qa.message``; all of ``question_words`` when not given). ``rare_term_match``: the top passage shares a rare
+    that asks (``qa.decisions.message``; all of ``question_words`` when not given). ``rare_term_match``: the top passage shares a rare
     document term with the question ("prolotherapy"), which the small model may
     not know but which settles that the document covers it. ``not_covered_topic``:
     the message raises a topic the clinic lists as not covered (``not_covered.py``)."""

@@ -20,9 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .clinic_tables import read_table
-from .errors import CorpusError
-from .text import fold, has_term
+from ..clinic_tables import read_table
+from ..errors import CorpusError
+from ..text import fold, has_term
 
 NOT_COVERED_FILE = "not_covered.csv"
 PLACES = ("anywhere", "question")

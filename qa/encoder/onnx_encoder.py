@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelNotFound
+from ..errors import ModelNotFound
 
 #: Texts whose PyTorch vectors are stored at export and re-checked against
 #: the ONNX file at every load (about 15 ms, which also warms the session up):

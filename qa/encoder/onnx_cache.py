@@ -48,8 +48,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import PROJECT_ROOT
-from .errors import ModelNotFound
+from ..config import PROJECT_ROOT
+from ..errors import ModelNotFound
 from .onnx_encoder import EXPORT_PROBE_TEXTS, PROBE_TEXTS, OnnxEncoder, OnnxUnavailable, open_onnx_encoder, probe_error
 from .onnx_export import EXPORT_FORMAT, GRAPH_FILE, WEIGHTS_FILE, unsupported_reason
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelNotFound
+from ..errors import ModelNotFound
 
 
 def load_sentence_transformer(path: Path, *, threads: int):

@@ -22,11 +22,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .clinic_tables import read_table
-from .text import fold, term_spans
+from ..clinic_tables import read_table
+from ..text import fold, term_spans
 
 WARNING_SIGNS_FILE = "warning_signs.csv"
-log = logging.getLogger("qa.triage")
+log = logging.getLogger("qa.decisions.triage")
 LEVELS = ("emergency", "warning", "personal")
 
 _NEGATION = re.compile(r"\b(no|not|never|without|don'?t have|dont have|didn'?t get|haven'?t had|isn'?t|wasn'?t|aren'?t|none)\b(\W+\w+){0,2}\W*$")
