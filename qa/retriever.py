@@ -13,7 +13,7 @@ answer (``answer.py``).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import numpy as np
@@ -75,6 +75,9 @@ class Query:
     focused: str = ""  # the question without the document's topic words, if that differs
     asked_unknown_words: tuple[str, ...] = ()  # those of unknown_words in the asking part
     ask: str = ""  # the part of the corrected question that asks, without the story around it (qa.decisions.message)
+    #: The encoder's vector of ``dense_text`` (set by ``search``): the learned decisions read it, so
+    #: deciding costs no second encode.
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def dense_text(self) -> str:
@@ -235,7 +238,8 @@ class Retriever:
         dense_scores = np.full(n, -1.0, dtype=np.float32)
         view_scores: dict[int, float] = {}
         if self.settings.dense:
-            dense_scores, view_scores = self._dense(query)
+            dense_scores, view_scores, vector = self._dense(query)
+            query = replace(query, vector=vector)
         lexical_scores = self.index.lexical.scores(list(query.tokens)) if self.settings.lexical else np.zeros(n, np.float32)
         if self.settings.dense and self.settings.lexical and self.settings.fusion == "score":
             top = float(lexical_scores.max()) if len(lexical_scores) else 0.0
@@ -266,16 +270,17 @@ class Retriever:
         asked = set(lexical_tokens(query.corrected)) & self._rare_stems
         return bool(asked & set(lexical_tokens(hits[0].passage.plain_text)))
 
-    def _dense(self, query: Query) -> tuple[np.ndarray, dict[int, float]]:
-        """Best cosine per passage, and the cosine of every view searched."""
+    def _dense(self, query: Query) -> tuple[np.ndarray, dict[int, float], np.ndarray]:
+        """Best cosine per passage, the cosine of every view searched, and the question's own vector."""
         if query.focused:
             # Mean of the two directions: cosine with it is (about) the mean of
             # the cosines with the full and the focused question.
             pair = self.embedder.encode_queries([query.dense_text, query.focused])
+            own = pair[0]
             vector = pair[0] + self.settings.focus_weight * pair[1]
             vector /= np.linalg.norm(vector)
         else:
-            vector = self.embedder.encode_queries([query.dense_text])[0]
+            own = vector = self.embedder.encode_queries([query.dense_text])[0]
         index = self.index.dense
         # Small indexes are searched whole, so every passage gets a score.
         depth = index.ntotal if index.ntotal <= SEARCH_ALL_UP_TO else SEARCH_DEPTH
@@ -284,7 +289,7 @@ class Retriever:
         if not self.settings.sentences:
             passage_views = self._kind[np.clip(ids, 0, None)]
             scores, ids = scores[passage_views], ids[passage_views]
-        return best_per_passage(scores, ids, self._owner, len(self.index.passages))
+        return (*best_per_passage(scores, ids, self._owner, len(self.index.passages)), own)
 
     def _sentence_tokens(self, view_id: int) -> frozenset[str]:
         """BM25 tokens of a sentence view, worked out on first use and kept."""
