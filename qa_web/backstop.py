@@ -6,13 +6,17 @@ after a bare "Internal Server Error". This middleware catches any exception
 the app lets out: if no answer has started it sends a short JSON 500 with
 the security headers; if a stream had started it ends the stream. Either
 way it logs one line with the exception's type, the method and the path
-(never the message, which could quote a question). It does not turn bad
+(never the message, which could quote a question). A request still running
+when a stopping server's --graceful-timeout runs out (an open chat tab's
+heartbeat stream) is cancelled by uvicorn; it is ended quietly here, with a
+503 if it had no answer yet, instead of a traceback. It does not turn bad
 requests into 4xx answers: the API, the gate and the hardening middleware
 do that, and a 500 here means a bug worth a test.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from .hardening import send_refusal
@@ -38,12 +42,19 @@ class Backstop:
 
         try:
             await self.app(scope, receive, tracked_send)
+        except asyncio.CancelledError:  # only uvicorn cancels a request's task: at shutdown
+            await self._end(send, started, 503, "busy", "The server is restarting. Please retry in a moment.")
         except Exception as exc:  # noqa: BLE001 - this is the last place to catch it
             logger.error("unhandled %s in %s %r", type(exc).__name__, scope.get("method"), scope.get("path", "")[:80])
-            try:
-                if not started:
-                    await send_refusal(send, 500, "internal_error", MESSAGE)
-                else:
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
-            except Exception:  # noqa: BLE001 - the client is gone or the answer already ended
-                pass
+            await self._end(send, started, 500, "internal_error", MESSAGE)
+
+    @staticmethod
+    async def _end(send, started: bool, status: int, code: str, message: str) -> None:
+        """A JSON error if nothing was sent yet, else the end of the stream already under way."""
+        try:
+            if not started:
+                await send_refusal(send, status, code, message)
+            else:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except Exception:  # noqa: BLE001 - the client is gone or the answer already ended
+            pass

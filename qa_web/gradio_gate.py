@@ -139,7 +139,10 @@ class GradioGate:
                 await self._refuse(send, Refusal(404, "unknown_session", "No answer is pending for this session."))
                 return
         elif kind == RESULT:
-            if params["name"] not in surface.public or not _event_known(blocks, params["event"]):
+            if params["name"] not in surface.public:
+                await self._refuse(send, NOT_FOUND)
+                return
+            if not _event_known(blocks, params["event"]):
                 await self._refuse(send, Refusal(404, "unknown_event", "No such event is pending."))
                 return
         elif kind in (JOIN, CALL):

@@ -63,8 +63,8 @@ def app_path(scope) -> str:
 async def send_refusal(send, status: int, code: str, message: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
     """A short JSON error with the security headers and no-store."""
     body = error_json(code, message)
-    extra = list(headers) or security_headers()
-    start_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), NO_STORE, *extra]
+    extra = [h for h in (headers or security_headers()) if h[0] != NO_STORE[0]] + [NO_STORE]
+    start_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
     await send({"type": "http.response.start", "status": status, "headers": start_headers})
     await send({"type": "http.response.body", "body": body})
 
