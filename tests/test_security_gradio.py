@@ -95,7 +95,9 @@ def assert_not_on_disk(server, text: str) -> None:
 def test_dev_zero_named_as_a_file_is_refused_and_the_server_stays_healthy(http, security_server):
     # The request: Gradio hashed /dev/zero on the event loop for good.
     body = {"data": [file_data("/dev/zero"), None], "fn_index": question_event(http, "")["id"], "session_hash": "x"}
-    assert_refused(http.post("/gradio_api/queue/join", json=body), 422)
+    response = http.post("/gradio_api/queue/join", json=body)
+    assert httpx.get(f"{security_server.base_url}/api/health", timeout=1).status_code == 200
+    assert_refused(response, 422)
     for page in PAGES:
         for event in backend_events(http, page):
             for position in range(len(event["inputs"])):
@@ -196,10 +198,12 @@ def test_a_lone_surrogate_is_named_and_a_zero_width_joiner_is_ignored(http):
     refused = http.post("/gradio_api/queue/join", content=escaped, headers={"content-type": "application/json"})
     assert_refused(refused, 422)
     assert "surrogate" in refused.json()["error"]["message"]
-    plain = http.post("/api/ask", json={"question": "What are the risks of a hip injection?"}).json()
-    joined = http.post("/api/ask", json={"question": "What are the risks of a hip inje\u200dction?"}).json()
-    assert not joined["abstained"]
-    assert joined["passages"][0]["id"] == plain["passages"][0]["id"]
+    # Each of these declined when the joiner split a word in two.
+    for question in ("will the sh\u200dot hurt?", "What should I do after the injec\u200dtion?", "How lo\u200dng does the pain relief last?"):
+        plain = http.post("/api/ask", json={"question": question.replace("\u200d", "")}).json()
+        joined = http.post("/api/ask", json={"question": question}).json()
+        assert not joined["abstained"], question
+        assert joined["passages"][0]["id"] == plain["passages"][0]["id"]
 
 
 # ------------------------------------------------------- every registered route
