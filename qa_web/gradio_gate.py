@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import parse_qs
 
-from .gradio_surface import SESSION_HASH, Refusal, Surface, check_call, check_join, surface_of
+from .gradio_surface import SESSION_HASH, Refusal, Surface, check_call, check_join
 from .hardening import app_path, send_refusal
 
 logger = logging.getLogger(__name__)
@@ -98,13 +98,15 @@ def _parse(body: bytes) -> tuple[object, Refusal | None]:
 
 
 class GradioGate:
-    def __init__(self, app, *, mounts: Mapping[str, object], api_prefix: str = "/api") -> None:
-        """`mounts`: the Blocks mounted at each path prefix ("" for the app at "/")."""
+    def __init__(self, app, *, pages: Mapping[str, tuple[object, Surface]], api_prefix: str = "/api") -> None:
+        """`pages`: the Blocks mounted at each path prefix ("" for the app at "/") and
+        its `surface_of`, worked out by the caller so a page the gate cannot check
+        stops the app at creation rather than at its first request."""
         self.app = app
         self.api_prefix = api_prefix
         # Longest prefix first, so "/embed" is tried before the chat at "/".
         self.mounts: list[tuple[str, object, Surface]] = sorted(
-            ((prefix.rstrip("/"), blocks, surface_of(blocks)) for prefix, blocks in mounts.items()),
+            ((prefix.rstrip("/"), blocks, surface) for prefix, (blocks, surface) in pages.items()),
             key=lambda item: -len(item[0]),
         )
 

@@ -11,33 +11,24 @@ message saying what to do, rather than being let through.
 
 `check_join` and `check_call` are pure checks of a parsed JSON body against
 that surface: the right keys, a known event, and each value of the kind its
-input takes, so nothing shaped like Gradio's FileData ever reaches Gradio (it
-would hash and copy the named file). This module does not read requests or
-answer them; `qa_web.gradio_gate` does.
+input takes (`qa_web.gradio_values`), so nothing shaped like Gradio's FileData
+ever reaches Gradio (it would hash and copy the named file). This module does
+not read requests or answer them; `qa_web.gradio_gate` does.
 """
 
 from __future__ import annotations
 
-import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
-#: The kinds of input, each named as a refusal says it: "data[0] must be text".
-TEXT, LABEL, INTEGER, NUMBER, BOOLEAN, CHOICE, STATE, CHAT = (
-    "text", "a button label", "a whole number", "a number", "true or false", "a choice", "null (server-side state)", "chat messages"
-)
+from .gradio_values import BOOLEAN, CHAT, CHOICE, INTEGER, LABEL, NUMBER, STATE, TEXT, is_text, plain_json, value_fits
+
 JOIN_KEYS = frozenset({"data", "fn_index", "session_hash", "trigger_id", "event_data"})
 CALL_KEYS = frozenset({"data", "session_hash"})
 SESSION_HASH = re.compile(r"[A-Za-z0-9_-]{1,64}")
-MAX_ITEMS = 200  # chat messages, choices, event_data entries
-MAX_DEPTH = 6
-CHAT_ROLES = frozenset({"user", "assistant", "system"})
-CHAT_MESSAGE_KEYS = frozenset({"role", "content", "metadata", "options"})
-CHAT_METADATA_KEYS = frozenset({"title", "log", "duration", "status", "id", "parent_id"})
-#: Keys of Gradio's FileData; a dict holding any of them is refused wherever it appears.
-FILE_KEYS = frozenset({"path", "url", "meta", "orig_name", "is_stream", "mime_type", "file"})
 _API_TYPES = {"string": TEXT, "integer": INTEGER, "number": NUMBER, "boolean": BOOLEAN}
 
 
@@ -108,83 +99,13 @@ def surface_of(blocks) -> Surface:
     return Surface(MappingProxyType(events), MappingProxyType(public))
 
 
-# ---------------------------------------------------------------- values
-def _plain(value: Any, depth: int = 0) -> bool:
-    """JSON of bounded depth and size with no FileData-shaped dict anywhere."""
-    if value is None or isinstance(value, (str, bool, int)):
-        return True
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if depth >= MAX_DEPTH:
-        return False
-    if isinstance(value, list):
-        return len(value) <= MAX_ITEMS and all(_plain(v, depth + 1) for v in value)
-    if isinstance(value, dict):
-        return (
-            len(value) <= MAX_ITEMS
-            and not FILE_KEYS.intersection(value)
-            and all(_plain(v, depth + 1) for v in value.values())
-        )
-    return False
-
-
-def _text(value: Any) -> bool:
-    # A lone surrogate is not text: it cannot be encoded to answer it back.
-    return isinstance(value, str) and not any("\ud800" <= ch <= "\udfff" for ch in value)
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _scalar(value: Any) -> bool:
-    return value is None or _text(value) or _number(value)
-
-
-def _chat_message(message: Any) -> bool:
-    if not isinstance(message, dict) or not set(message) <= CHAT_MESSAGE_KEYS or message.get("role") not in CHAT_ROLES:
-        return False
-    content = message.get("content")
-    parts = content if isinstance(content, list) else [content]
-    if not all(_text(p) or (isinstance(p, dict) and set(p) == {"type", "text"} and p["type"] == "text" and _text(p["text"])) for p in parts):
-        return False
-    metadata, options = message.get("metadata"), message.get("options")
-    if metadata is not None and not (isinstance(metadata, dict) and set(metadata) <= CHAT_METADATA_KEYS and all(map(_scalar, metadata.values()))):
-        return False
-    return options is None or (
-        isinstance(options, list) and len(options) <= MAX_ITEMS
-        and all(isinstance(o, dict) and set(o) <= {"value", "label"} and all(map(_text, o.values())) for o in options)
-    )
-
-
-def value_fits(kind: str, value: Any) -> bool:
-    """Does `value` (parsed JSON) fit an input of this kind?"""
-    if kind == TEXT:
-        return _text(value)
-    if kind == LABEL:
-        return value is None or _text(value)
-    if kind == INTEGER:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == NUMBER:
-        return _number(value)
-    if kind == BOOLEAN:
-        return isinstance(value, bool)
-    if kind == CHOICE:
-        return _scalar(value) or (isinstance(value, list) and len(value) <= MAX_ITEMS and all(map(_scalar, value)))
-    if kind == STATE:
-        return value is None  # the server holds the state; the browser sends null
-    if kind == CHAT:
-        return isinstance(value, list) and len(value) <= MAX_ITEMS and all(map(_chat_message, value))
-    return False
-
-
 # -------------------------------------------------------------- payloads
 def _check_data(event: Event, data: Any) -> Refusal | None:
     if not isinstance(data, list) or len(data) != len(event.inputs):
         kinds = ", ".join(event.inputs) or "nothing"
         return Refusal(422, "invalid_data", f"'data' must be a list of {len(event.inputs)} values ({kinds}).")
     for position, (kind, value) in enumerate(zip(event.inputs, data)):
-        if isinstance(value, str) and not _text(value):
+        if isinstance(value, str) and not is_text(value):
             return Refusal(422, "invalid_text", f"data[{position}] is not valid text: it holds a lone UTF-16 surrogate.")
         if not value_fits(kind, value):
             return Refusal(422, "invalid_data", f"data[{position}] must be {kind}.")
@@ -219,7 +140,7 @@ def check_join(body: Any, surface: Surface) -> Refusal | None:
     trigger = body.get("trigger_id")
     if trigger is not None and (isinstance(trigger, bool) or not isinstance(trigger, int)):
         return Refusal(422, "invalid_request", "'trigger_id' must be a whole number or null.")
-    if not _plain(body.get("event_data")):
+    if not plain_json(body.get("event_data")):
         return Refusal(422, "invalid_request", "'event_data' must be plain JSON with no file in it.")
     return _check_data(surface.events[fn_index], body.get("data"))
 

@@ -25,6 +25,7 @@ from . import api, ui  # noqa: E402
 from .backstop import Backstop  # noqa: E402
 from .forwarded import ForwardedHeaders  # noqa: E402
 from .gradio_gate import GradioGate  # noqa: E402
+from .gradio_surface import surface_of  # noqa: E402
 from .hardening import HardeningMiddleware  # noqa: E402
 from .settings import Settings  # noqa: E402
 
@@ -102,8 +103,9 @@ def create_app(assistant, settings: Settings | None = None, *, max_chars: int | 
     # The embed is mounted first: the chat at "/" would otherwise swallow /embed.
     _mount(app, embed, path=EMBED_PATH, settings=settings, footer=[], css=ui.CSS + ui.EMBED_CSS)
     _mount(app, chat, path="/", settings=settings, footer=["api"], css=ui.CSS)
-    # Added innermost first. The gate reads the events each page registered.
-    app.add_middleware(GradioGate, mounts={EMBED_PATH: embed, "": chat})
+    # Added innermost first. The gate checks payloads against the events each page registered.
+    pages = {EMBED_PATH: (embed, surface_of(embed)), "": (chat, surface_of(chat))}
+    app.add_middleware(GradioGate, pages=pages)
     app.add_middleware(
         HardeningMiddleware,
         max_body_bytes=settings.max_body_bytes,

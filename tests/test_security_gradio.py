@@ -8,6 +8,8 @@ that folder holds the marker. Events are found from the page's /config, not by n
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import random
 import re
@@ -219,10 +221,16 @@ class StandIn:
         raise AssertionError("not used")
 
 
-def registered_routes() -> list[tuple[str, str]]:
-    """(method, path template) of every route FastAPI and both Gradio mounts register."""
+@functools.lru_cache(maxsize=1)
+def stand_in_app():
+    """The real create_app in this process, over a stand-in assistant (built once: about 4 s)."""
     from qa_web.server import create_app
 
+    return create_app(StandIn(), max_chars=1000)
+
+
+def registered_routes() -> list[tuple[str, str]]:
+    """(method, path template) of every route FastAPI and both Gradio mounts register."""
     try:
         from fastapi.routing import iter_route_contexts
     except ImportError:  # an older FastAPI: plain route objects
@@ -239,7 +247,7 @@ def registered_routes() -> list[tuple[str, str]]:
             else:
                 found.extend((method, prefix + route.path) for method in sorted(route.methods or ()))
 
-    walk(create_app(StandIn(), max_chars=1000).routes, "")
+    walk(stand_in_app().routes, "")
     return found
 
 
@@ -282,6 +290,38 @@ def test_every_registered_route_is_on_the_allow_list_or_refused(security_server)
             elif template != "/api/{rest:path}":  # the API's own catch-all answers 404/405 in the same shape
                 assert refused, label
     assert_no_traceback(security_server)
+
+
+def test_gradios_own_file_check_is_on_behind_the_gate():
+    # The second line: were a FileData to get past the gate, Gradio itself now refuses
+    # a path that was not uploaded (mount_gradio_app alone leaves this check off).
+    from gradio import processing_utils
+    from gradio.context import LocalContext
+    from gradio.exceptions import InvalidPathError
+
+    mounted = [r.app.get_blocks() for r in stand_in_app().routes if hasattr(getattr(r, "app", None), "get_blocks")]
+    assert len(mounted) == 2
+    for blocks in mounted:
+        textbox = next(c for fn in blocks.fns.values() for c in fn.inputs if type(c).__name__ == "Textbox")
+        token = LocalContext.blocks.set(blocks)
+        try:
+            with pytest.raises(InvalidPathError):
+                move = processing_utils.async_move_files_to_cache(file_data("/dev/zero"), textbox, check_in_upload_folder=True)
+                asyncio.run(asyncio.wait_for(move, timeout=5))
+        finally:
+            LocalContext.blocks.reset(token)
+
+
+def test_an_event_whose_input_could_name_a_file_stops_the_app_at_creation():
+    import gradio as gr
+
+    from qa_web.gradio_surface import UnsupportedInput, surface_of
+
+    with gr.Blocks() as blocks:
+        upload, text = gr.File(), gr.Textbox()
+        upload.upload(lambda f: "", inputs=[upload], outputs=[text])
+    with pytest.raises(UnsupportedInput, match="File input.*gradio_surface.py"):
+        surface_of(blocks)
 
 
 # ------------------------------------------------------------------ fuzz
