@@ -1,10 +1,14 @@
 """Serve the hip-injection FAQ: chat at "/", embed at "/embed", JSON API at "/api".
 
     python app.py [--host 127.0.0.1] [--port 7860] [--root-path /faq]
+                  [--forwarded-allow-ips 127.0.0.1] [--header-timeout 10]
+                  [--keep-alive-timeout 5] [--max-connections 1000] [--graceful-timeout 10]
 
-Flags fall back to the HOST, PORT, ROOT_PATH, CORS_ORIGINS and EMBED_ORIGINS
-environment variables. Importing this module is cheap: the model and the index
-are loaded once, in `main()` (or by whoever calls `create_app`).
+Flags fall back to environment variables of the same name (HOST, PORT,
+ROOT_PATH, CORS_ORIGINS, EMBED_ORIGINS, FORWARDED_ALLOW_IPS, HEADER_TIMEOUT,
+KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS, GRACEFUL_TIMEOUT; `--help` lists them all;
+docs/security.md says what they protect). Importing this module is cheap: the
+model and the index are loaded once, in `main()` (or by whoever calls `create_app`).
 """
 
 from __future__ import annotations

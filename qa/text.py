@@ -83,15 +83,21 @@ def sentences(text: str) -> list[str]:
 
 def clean_question(raw: str) -> str:
     """A question made safe to process: control characters, lone surrogates and
-    zero-width marks removed, whitespace collapsed. The text is not otherwise
-    changed (no HTML escaping: that is the renderer's job)."""
+    zero-width marks removed, whitespace collapsed. The zero-width joiner
+    (U+200D) stays only between two symbols, where it joins emoji; beside a
+    letter or digit it goes, or "injection" with one inside would be two words.
+    The text is not otherwise changed (no HTML escaping: that is the renderer's job)."""
     text = raw.encode("utf-8", "ignore").decode("utf-8")
-    kept = []
-    for ch in text:
+    kept: list[str] = []
+    for i, ch in enumerate(text):
         category = unicodedata.category(ch)
         if ch in "\n\t\r":
             kept.append(" ")
-        elif category in ("Cc", "Cs", "Co", "Cn") or (category == "Cf" and ch not in "\u200d"):
+        elif ch == "\u200d":
+            before, after = (kept[-1] if kept else " "), (text[i + 1 : i + 2] or " ")
+            if not any(c.isalnum() or c.isspace() for c in (before, after)):
+                kept.append(ch)
+        elif category in ("Cc", "Cs", "Co", "Cn", "Cf"):
             continue
         else:
             kept.append(ch)

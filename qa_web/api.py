@@ -101,6 +101,8 @@ def _describe(errors: list[dict], max_chars: int) -> tuple[int, str, str]:
             messages.append(f"'{field}' is required.")
         elif kind == "extra_forbidden":
             messages.append(f"'{field}' is not an accepted field.")
+        elif kind == "string_unicode":  # JSON's "\ud800" escape decodes to a lone surrogate
+            messages.append("'question' is not valid text: it holds a lone UTF-16 surrogate (\\ud800 to \\udfff). Send it as UTF-8 text.")
         elif kind == "string_too_long":
             messages.append(f"'question' is too long: at most {max_chars} characters, please shorten it.")
         elif field == "k":
@@ -110,7 +112,8 @@ def _describe(errors: list[dict], max_chars: int) -> tuple[int, str, str]:
         else:
             messages.append('The body must be a JSON object like {"question": "...", "k": 3}.')
     too_long = "string_too_long" in types
-    return 422, ("question_too_long" if too_long else "invalid_request"), " ".join(dict.fromkeys(messages))
+    code = "question_too_long" if too_long else "invalid_text" if "string_unicode" in types else "invalid_request"
+    return 422, code, " ".join(dict.fromkeys(messages))
 
 
 def install_error_handlers(app: FastAPI, *, max_chars: int) -> None:

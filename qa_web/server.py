@@ -2,9 +2,11 @@
 
 `create_app` wires an already-loaded assistant into FastAPI, mounts the two
 Gradio views with every optional feature off (no share link, analytics, run
-history, flagging, uploads, monitoring, PWA, MCP or SSR) and adds CORS only
-for an explicit allow-list. `serve` runs it under uvicorn. Loading the model
-is the caller's job (see app.py); this module does not parse flags.
+history, flagging, uploads, monitoring, PWA, MCP or SSR), puts the allow-list
+gate in front of them and adds CORS only for an explicit allow-list. `serve`
+runs it under uvicorn with the connection limits of `qa_web.connections`.
+Loading the model is the caller's job (see app.py); this module does not
+parse flags. docs/security.md says what the layers guarantee.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from fastapi import FastAPI  # noqa: E402
 from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 
 from . import api, ui  # noqa: E402
+from .backstop import Backstop  # noqa: E402
+from .forwarded import ForwardedHeaders  # noqa: E402
+from .gradio_gate import GradioGate  # noqa: E402
+from .gradio_surface import surface_of  # noqa: E402
 from .hardening import HardeningMiddleware  # noqa: E402
 from .settings import Settings  # noqa: E402
 
@@ -48,10 +54,21 @@ def _mount(app: FastAPI, blocks: gr.Blocks, *, path: str, settings: Settings, fo
         css=css,
         js=ui.ACCESSIBLE_NAMES_JS,
     )
+    # Gradio checks a FileData path named in a request (only files it was sent
+    # may be read) only once `launch()` has set this flag; `mount_gradio_app`
+    # never sets it, so a mounted app hashes and copies any path it is given
+    # (docs/security.md, "Upstream"). The gate refuses FileData outright; this
+    # turns Gradio's own check on as a second line. Nothing else reads the flag.
+    blocks.has_launched = True
 
 
 def create_app(assistant, settings: Settings | None = None, *, max_chars: int | None = None) -> FastAPI:
-    """The whole web app around a loaded assistant (anything with ask/manifest/corpus_markdown)."""
+    """The whole web app around a loaded assistant (anything with ask/manifest/corpus_markdown).
+
+    Middleware, outermost first: Backstop (no traceback escapes), ForwardedHeaders
+    (X-Forwarded-* only from --forwarded-allow-ips), HardeningMiddleware (body
+    cap, security headers, no-store), GradioGate (the allow-list), CORS.
+    """
     settings = settings or Settings()
     if max_chars is None:
         from qa import MAX_QUESTION_CHARS as max_chars  # noqa: N811
@@ -65,6 +82,7 @@ def create_app(assistant, settings: Settings | None = None, *, max_chars: int | 
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        swagger_ui_oauth2_redirect_url=None,  # no OAuth here; FastAPI would serve it at /docs/...
         root_path=settings.root_path,
     )
     # CORS is off unless origins are configured; Gradio also defers to this
@@ -76,25 +94,33 @@ def create_app(assistant, settings: Settings | None = None, *, max_chars: int | 
         allow_headers=["Content-Type"],
         allow_credentials=False,
     )
+    api.install_error_handlers(app, max_chars=max_chars)
+    gate = api.Gate(settings.concurrency, settings.queue_size)
+    app.include_router(api.build_router(assistant, max_chars=max_chars, gate=gate))
+
+    service = ui.ChatService(assistant, max_chars=max_chars)
+    embed, chat = ui.build_blocks(service, compact=True), ui.build_blocks(service, compact=False)
+    # The embed is mounted first: the chat at "/" would otherwise swallow /embed.
+    _mount(app, embed, path=EMBED_PATH, settings=settings, footer=[], css=ui.CSS + ui.EMBED_CSS)
+    _mount(app, chat, path="/", settings=settings, footer=["api"], css=ui.CSS)
+    # Added innermost first. The gate checks payloads against the events each page registered.
+    pages = {EMBED_PATH: (embed, surface_of(embed)), "": (chat, surface_of(chat))}
+    app.add_middleware(GradioGate, pages=pages)
     app.add_middleware(
         HardeningMiddleware,
         max_body_bytes=settings.max_body_bytes,
         embed_prefix=EMBED_PATH,
         embed_origins=settings.embed_origins,
     )
-    api.install_error_handlers(app, max_chars=max_chars)
-    gate = api.Gate(settings.concurrency, settings.queue_size)
-    app.include_router(api.build_router(assistant, max_chars=max_chars, gate=gate))
-
-    service = ui.ChatService(assistant, max_chars=max_chars)
-    # The embed is mounted first: the chat at "/" would otherwise swallow /embed.
-    _mount(app, ui.build_blocks(service, compact=True), path=EMBED_PATH, settings=settings, footer=[], css=ui.CSS + ui.EMBED_CSS)
-    _mount(app, ui.build_blocks(service, compact=False), path="/", settings=settings, footer=["api"], css=ui.CSS)
+    app.add_middleware(ForwardedHeaders, trusted=settings.forwarded_allow_ips)
+    app.add_middleware(Backstop)
     return app
 
 
 def serve(app: FastAPI, settings: Settings) -> None:
     import uvicorn
+
+    from .connections import guarded_protocol
 
     uvicorn.run(
         app,
@@ -104,6 +130,16 @@ def serve(app: FastAPI, settings: Settings) -> None:
         access_log=settings.access_log,
         server_header=False,
         log_level="info",
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        # Forwarded headers are handled in the app (qa_web.forwarded), which
+        # also drops X-Forwarded-Host from untrusted peers.
+        proxy_headers=False,
+        http=guarded_protocol(
+            header_timeout=settings.header_timeout,
+            max_header_bytes=settings.max_header_bytes,
+            max_connections=settings.max_connections,
+        ),
+        ws="none",  # Gradio 6 talks over HTTP and server-sent events only
+        timeout_keep_alive=settings.keep_alive_timeout,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_graceful_shutdown=settings.graceful_timeout,
     )

@@ -7,6 +7,7 @@ nor the `qa` library, so `python app.py --help` stays instant.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,20 @@ DEFAULT_CONCURRENCY = 16  # questions in flight; the model encodes them in share
 DEFAULT_QUEUE_SIZE = 32
 #: Largest request body accepted, in bytes; a question is at most 1000 characters.
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+#: Seconds a client has, once its connection is ready for a request, to send
+#: that request's headers and body; idle and slow (slowloris) clients are closed.
+DEFAULT_HEADER_TIMEOUT = 10.0
+#: Seconds an idle keep-alive connection stays open after a response (uvicorn's default).
+DEFAULT_KEEP_ALIVE_TIMEOUT = 5.0
+#: Open connections at once; beyond this a new one gets 503 and is closed. Each
+#: open chat tab holds one (Gradio's heartbeat stream), plus one per answer in progress.
+DEFAULT_MAX_CONNECTIONS = 1000
+#: Largest request head (request line and headers), in bytes; over it: 431.
+DEFAULT_MAX_HEADER_BYTES = 32 * 1024
+#: Seconds a stopping server waits for open streams before cutting them.
+DEFAULT_GRACEFUL_TIMEOUT = 10.0
+#: Peers whose X-Forwarded-For/-Proto/-Host headers are believed: the reverse proxy.
+DEFAULT_FORWARDED_ALLOW_IPS = ("127.0.0.1",)
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,13 @@ class Settings:
     queue_size: int = DEFAULT_QUEUE_SIZE
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     access_log: bool = True
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT
+    #: IP addresses or networks ("10.0.0.0/8", "*" for any) of trusted proxies; empty trusts none.
+    forwarded_allow_ips: tuple[str, ...] = DEFAULT_FORWARDED_ALLOW_IPS
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -45,6 +67,18 @@ def _normalise_root(path: str) -> str:
     if not path or path == "/":
         return ""
     return "/" + path.strip("/")
+
+
+def _bad_proxies(entries: Sequence[str]) -> list[str]:
+    bad = []
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            bad.append(entry)
+    return bad
 
 
 def parse_settings(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,11 +108,41 @@ def parse_settings(argv: Sequence[str] | None = None, *, env: Mapping[str, str] 
     parser.add_argument("--concurrency", type=int, default=int(env.get("CONCURRENCY", DEFAULT_CONCURRENCY)), help="questions answered at once (env CONCURRENCY)")
     parser.add_argument("--queue-size", type=int, default=int(env.get("QUEUE_SIZE", DEFAULT_QUEUE_SIZE)), help="waiting requests before 'busy' (env QUEUE_SIZE)")
     parser.add_argument("--no-access-log", action="store_true", help="turn off uvicorn's access log (it never holds questions, only paths)")
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        default=env.get("FORWARDED_ALLOW_IPS", ",".join(DEFAULT_FORWARDED_ALLOW_IPS)),
+        help="comma-separated IPs or networks of the reverse proxy, whose X-Forwarded-* headers are believed; "
+        "from anyone else they are dropped (env FORWARDED_ALLOW_IPS; default %(default)s; '' trusts none)",
+    )
+    parser.add_argument(
+        "--header-timeout", type=float, default=float(env.get("HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT)),
+        help="seconds a client has to send a request's headers and body; idle and slow connections are closed "
+        "(env HEADER_TIMEOUT; default %(default)s)",
+    )
+    parser.add_argument(
+        "--keep-alive-timeout", type=float, default=float(env.get("KEEP_ALIVE_TIMEOUT", DEFAULT_KEEP_ALIVE_TIMEOUT)),
+        help="seconds an idle connection stays open after a response (env KEEP_ALIVE_TIMEOUT; default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-connections", type=int, default=int(env.get("MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS)),
+        help="open connections at once; more get 503 and are closed (env MAX_CONNECTIONS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--graceful-timeout", type=float, default=float(env.get("GRACEFUL_TIMEOUT", DEFAULT_GRACEFUL_TIMEOUT)),
+        help="seconds a stopping server waits for open requests and streams (env GRACEFUL_TIMEOUT; default %(default)s)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.port <= 65535:
         parser.error("--port must be between 1 and 65535")
     if args.concurrency < 1 or args.queue_size < 1:
         parser.error("--concurrency and --queue-size must be at least 1")
+    if min(args.header_timeout, args.keep_alive_timeout) <= 0 or args.graceful_timeout < 0:
+        parser.error("--header-timeout and --keep-alive-timeout must be above 0, --graceful-timeout at least 0")
+    if args.max_connections < 1:
+        parser.error("--max-connections must be at least 1")
+    proxies = _split(args.forwarded_allow_ips)
+    if bad := _bad_proxies(proxies):
+        parser.error(f"--forwarded-allow-ips: {', '.join(bad)} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/8, *)")
     return Settings(
         host=args.host,
         port=args.port,
@@ -88,4 +152,9 @@ def parse_settings(argv: Sequence[str] | None = None, *, env: Mapping[str, str] 
         concurrency=args.concurrency,
         queue_size=args.queue_size,
         access_log=not args.no_access_log,
+        header_timeout=args.header_timeout,
+        keep_alive_timeout=args.keep_alive_timeout,
+        max_connections=args.max_connections,
+        graceful_timeout=args.graceful_timeout,
+        forwarded_allow_ips=proxies,
     )

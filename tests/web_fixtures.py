@@ -142,3 +142,36 @@ def copy_if_requested(src: Path, dest: Path, env_flag: str = "UPDATE_DOCS_SCREEN
     if os.environ.get(env_flag) == "1":
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dest)
+
+
+#: The security tests' server: 2 s to send a request, idle keep-alive 1 s, at
+#: most 24 connections, X-Forwarded-* believed from no loopback peer, 2 s to stop.
+SECURITY_ARGS = (
+    "--header-timeout", "2", "--keep-alive-timeout", "1", "--max-connections", "24",
+    "--forwarded-allow-ips", "192.0.2.1", "--graceful-timeout", "2",
+)
+SECURITY_LIMITS = {"header_timeout": 2.0, "keep_alive_timeout": 1.0, "max_connections": 24}
+
+
+def start_security_server(root: Path, *, args: tuple[str, ...] = SECURITY_ARGS, index_dir: Path | None = None) -> WebServer:
+    """A real app.py with SECURITY_ARGS and its own TMPDIR under `root`, so a test can
+    search every file the process wrote. `index_dir`: reuse an index already built."""
+    (root / "tmp").mkdir(parents=True, exist_ok=True)
+    env = {"TMPDIR": str(root / "tmp")}
+    if index_dir is not None:
+        env["QA_INDEX_DIR"] = str(index_dir)
+    return start_server(root, extra_env=env, args=args)
+
+
+@pytest.fixture(scope="session")
+def security_server(request, tmp_path_factory) -> WebServer:
+    """One server for the attacks (tests/test_security_*.py), apart from the shared one,
+    so a regression that freezes it cannot take the rest of the suite down with it."""
+    if "security" not in _SHARED:
+        server = start_security_server(tmp_path_factory.mktemp("security-server"))
+        _SHARED["security"] = server
+        request.session.config.add_cleanup(server.stop)
+    server = _SHARED["security"]
+    if server.process.poll() is not None:
+        pytest.fail(f"the security server died:\n{server.logs()[-3000:]}")
+    return server
