@@ -1,6 +1,6 @@
 """Serve the hip-injection FAQ: chat at "/", embed at "/embed", JSON API at "/api".
 
-    python app.py [--host 127.0.0.1] [--port 7860] [--root-path /faq]
+    python app.py [--host 127.0.0.1] [--port 7860] [--root-path /faq] [--collect-feedback]
 
 Flags fall back to the HOST, PORT, ROOT_PATH, CORS_ORIGINS and EMBED_ORIGINS
 environment variables. Importing this module is cheap: the model and the index
@@ -50,8 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        app = create_app(assistant, settings)  # with --collect-feedback this opens (and migrates) the store
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"Serving the hip-injection FAQ at http://{settings.host}:{settings.port}{settings.root_path}/", flush=True)
-    serve(create_app(assistant, settings), settings)
+    serve(app, settings)
     return 0
 
 

@@ -19,7 +19,7 @@ import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 
-from . import api, ui  # noqa: E402
+from . import api, feedback_api, ui  # noqa: E402
 from .hardening import HardeningMiddleware  # noqa: E402
 from .settings import Settings  # noqa: E402
 
@@ -83,6 +83,7 @@ def create_app(assistant, settings: Settings | None = None, *, max_chars: int | 
         embed_origins=settings.embed_origins,
     )
     api.install_error_handlers(app, max_chars=max_chars)
+    assistant = feedback_api.install(app, assistant, settings)  # only with --collect-feedback: /api/feedback, /admin/
     gate = api.Gate(settings.concurrency, settings.queue_size)
     app.include_router(api.build_router(assistant, max_chars=max_chars, gate=gate))
 

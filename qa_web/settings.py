@@ -34,6 +34,11 @@ class Settings:
     queue_size: int = DEFAULT_QUEUE_SIZE
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     access_log: bool = True
+    #: Keep redacted unanswered/disliked messages for the content team (qa_web.feedback_api); off by default.
+    collect_feedback: bool = False
+    data_dir: str | None = None  # None: QA_DATA_DIR or data/ (resolved by qa.feedback.config)
+    database_url: str | None = None
+    retention_days: int | None = None
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -74,6 +79,14 @@ def parse_settings(argv: Sequence[str] | None = None, *, env: Mapping[str, str] 
     parser.add_argument("--concurrency", type=int, default=int(env.get("CONCURRENCY", DEFAULT_CONCURRENCY)), help="questions answered at once (env CONCURRENCY)")
     parser.add_argument("--queue-size", type=int, default=int(env.get("QUEUE_SIZE", DEFAULT_QUEUE_SIZE)), help="waiting requests before 'busy' (env QUEUE_SIZE)")
     parser.add_argument("--no-access-log", action="store_true", help="turn off uvicorn's access log (it never holds questions, only paths)")
+    parser.add_argument("--collect-feedback", action="store_true", default=env.get("QA_COLLECT_FEEDBACK", "").strip().lower()
+                        in ("1", "true", "yes", "on"), help="keep redacted unanswered and disliked messages for the content "
+                        "team's /admin/ page (env QA_COLLECT_FEEDBACK=1; default off: nothing is kept)")
+    parser.add_argument("--data-dir", default=env.get("QA_DATA_DIR"), help="folder of the feedback store (env QA_DATA_DIR; default data/)")
+    parser.add_argument("--database-url", default=env.get("QA_DATABASE_URL"), help="SQLAlchemy URL of a shared store, e.g. "
+                        "postgresql+psycopg://user@host/db (env QA_DATABASE_URL; default SQLite in --data-dir)")
+    parser.add_argument("--retention-days", type=int, default=env.get("QA_RETENTION_DAYS"), help="days kept feedback is "
+                        "deleted after (env QA_RETENTION_DAYS; default 30)")
     args = parser.parse_args(argv)
     if not 1 <= args.port <= 65535:
         parser.error("--port must be between 1 and 65535")
@@ -88,4 +101,8 @@ def parse_settings(argv: Sequence[str] | None = None, *, env: Mapping[str, str] 
         concurrency=args.concurrency,
         queue_size=args.queue_size,
         access_log=not args.no_access_log,
+        collect_feedback=args.collect_feedback,
+        data_dir=args.data_dir,
+        database_url=args.database_url,
+        retention_days=int(args.retention_days) if args.retention_days is not None else None,
     )
