@@ -85,11 +85,11 @@ class FeedbackStore:
         from sqlalchemy.exc import SQLAlchemyError
 
         path = sqlite_path(url)
-        if path is not None:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not path.exists():
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # owner-only from the first byte
         try:
+            if path is not None:
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                if not path.exists():
+                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # owner-only from the first byte
             engine = create_engine(url, future=True, pool_pre_ping=True,
                                    connect_args={"check_same_thread": False} if path is not None else {})
             if engine.dialect.name == "sqlite":
