@@ -44,18 +44,24 @@ def _unique_in(snippet: str, passages: tuple[Passage, ...]) -> bool:
     return sum(folded in fold(p.plain_text) for p in passages) == 1
 
 
-def quote_for(passage: Passage, passages: tuple[Passage, ...]) -> str:
-    """A verbatim snippet (at most ``QUOTE_WORDS`` words) of ``passage``'s text that no other passage holds.
+def _first_words(text: str, n: int) -> str:
+    """The first ``n`` words of ``text`` as they stand in it (its own spaces and line breaks)."""
+    match = re.match(rf"\s*(\S+(?:\s+\S+){{0,{n - 1}}})", text)
+    return match.group(1).rstrip(",;:") if match else ""
 
-    The first sentence that is word for word in both the Markdown and the plain
-    text, cut to its first words; the passage's first words when none is unique.
+
+def quote_for(passage: Passage, passages: tuple[Passage, ...]) -> str:
+    """A verbatim snippet (at most ``QUOTE_WORDS`` words) of ``passage``'s plain text that no other passage holds.
+
+    Its first sentence, cut to its first words, that no other passage holds,
+    preferring one also word for word in the Markdown (no emphasis inside);
+    the passage's first words when no sentence is unique.
     """
     plain = passage.plain_text
-    for start, end in sentence_spans(plain):
-        sentence = " ".join(plain[start:end].split()[:QUOTE_WORDS]).rstrip(",;:")
-        if len(sentence.split()) >= 3 and sentence in passage.text and _unique_in(sentence, passages):
-            return sentence
-    return " ".join(plain.split()[:QUOTE_WORDS])
+    candidates = [_first_words(plain[start:end], QUOTE_WORDS) for start, end in sentence_spans(plain)]
+    candidates = [c for c in candidates if len(c.split()) >= 3 and _unique_in(c, passages)]
+    in_markdown = [c for c in candidates if c in passage.text]
+    return (in_markdown or candidates or [_first_words(plain, QUOTE_WORDS)])[0]
 
 
 def _append(path: Path, header: tuple[str, ...], row: tuple[str, ...]) -> None:
