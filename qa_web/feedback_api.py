@@ -127,7 +127,7 @@ class Review:
                 "others": sorted({by_id[i].question for i in g.ids[1:]} - {lead.question}),
                 "when": lead.created_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 "reason": lead.reason, "confidence": lead.confidence, "urgent": lead.urgent,
-                "comment": lead.comment or "", "shown": [headings.get(p, p) for p in lead.passage_ids[:3]],
+                "comment": lead.comment or "", "helpful": lead.helpful, "shown": [headings.get(p, p) for p in lead.passage_ids[:3]],
             })
         return out
 
