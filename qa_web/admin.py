@@ -34,7 +34,9 @@ _HEADERS = [
     (b"cache-control", b"no-store"), (b"pragma", b"no-cache"), (b"x-frame-options", b"DENY"),
     (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
                                  b"frame-ancestors 'none'; base-uri 'none'"),
-    (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+    # same-origin, not no-referrer: under no-referrer Chromium sends "Origin: null" with the page's own
+    # form posts, and the cross-site check refuses a null origin (sandboxed frames send it too).
+    (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
 ]
 
 
