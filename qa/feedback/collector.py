@@ -154,8 +154,8 @@ class CollectingAssistant:
         self.wrapped = assistant
         self.collector = collector
 
-    def ask(self, question, k=3):
-        answer = replace(self.wrapped.ask(question, k), answer_id=uuid.uuid4().hex)
+    def ask(self, question, k=3, **options):
+        answer = replace(self.wrapped.ask(question, k, **options), answer_id=uuid.uuid4().hex)
         try:
             self.collector.observe(answer)
         except Exception as exc:  # noqa: BLE001 - collecting never breaks answering
