@@ -106,6 +106,8 @@ def collecting_server(request, tmp_path_factory):
     if "server" not in _SHARED:
         root = tmp_path_factory.mktemp("collecting-server")
         shutil.copytree(REPO / "corpus", root / "corpus")
+        # The session's index of the same corpus: the server starts without building one (it rebuilds its copy).
+        shutil.copytree(request.getfixturevalue("built_index_dir"), root / "index", symlinks=True)
         server = start_server(root, extra_env={"QA_CORPUS_DIR": str(root / "corpus"), "QA_ADMIN_USERS": staff_accounts()},
                               args=("--collect-feedback", "--data-dir", str(root / "data"), "--retention-days", "7"))
         server.corpus_dir, server.data_dir = root / "corpus", root / "data"

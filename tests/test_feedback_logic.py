@@ -151,6 +151,17 @@ def test_config_flags_then_environment_then_defaults(tmp_path):
         resolve_feedback_config(retention_days="soon", env={})
 
 
+def test_app_flags_then_environment_for_collection():
+    from qa_web.settings import parse_settings
+
+    assert parse_settings([], env={}).collect_feedback is False, "off by default"
+    on = parse_settings([], env={"QA_COLLECT_FEEDBACK": "1", "QA_DATA_DIR": "/srv/fb", "QA_RETENTION_DAYS": "9"})
+    assert (on.collect_feedback, on.data_dir, on.retention_days, on.database_url) == (True, "/srv/fb", 9, None)
+    flags = parse_settings(["--collect-feedback", "--database-url", "postgresql+psycopg://db/x", "--retention-days", "3"],
+                           env={})
+    assert (flags.collect_feedback, flags.database_url, flags.retention_days) == (True, "postgresql+psycopg://db/x", 3)
+
+
 # ---------------------------------------------------------------- collector
 @dataclass(frozen=True)
 class FakePassage:
