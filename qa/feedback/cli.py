@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
         description="List, export or purge the redacted messages kept by `python app.py --collect-feedback`.",
         epilog=textwrap.dedent("""\
             examples:
-              python -m qa feedback list                       messages waiting for review
+              python -m qa feedback list --status new          messages waiting for review
               python -m qa feedback export --out rows.csv      reviewed messages as eval rows
               python -m eval --questions rows.csv              ...which the evaluation runs
               python -m qa feedback purge                      delete what is past retention, now
