@@ -3,6 +3,7 @@
     python app.py [--host 127.0.0.1] [--port 7860] [--root-path /faq]
                   [--forwarded-allow-ips 127.0.0.1] [--header-timeout 10]
                   [--keep-alive-timeout 5] [--max-connections 1000] [--graceful-timeout 10]
+                  [--collect-feedback] [--data-dir data] [--database-url URL] [--retention-days 30]
 
 Flags fall back to environment variables of the same name (HOST, PORT,
 ROOT_PATH, CORS_ORIGINS, EMBED_ORIGINS, FORWARDED_ALLOW_IPS, HEADER_TIMEOUT,
@@ -54,8 +55,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        app = create_app(assistant, settings)  # with --collect-feedback this opens (and migrates) the store
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"Serving the hip-injection FAQ at http://{settings.host}:{settings.port}{settings.root_path}/", flush=True)
-    serve(create_app(assistant, settings), settings)
+    serve(app, settings)
     return 0
 
 

@@ -8,6 +8,7 @@ retrieval hits and decisions and returns an ``Answer``. It does not search.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass, field
 
 from .passages import Passage
@@ -71,6 +72,8 @@ class Answer:
     input_error: str | None = None
     reason: str = ""  # why it abstained or flagged, for the content team
     debug: dict = field(default_factory=dict, compare=False, repr=False)
+    #: Opaque id for feedback on this answer (POST /api/feedback): random, never derived from the question.
+    answer_id: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False)
 
     def to_dict(self) -> dict:
         """JSON-ready dict; the website and the eval depend on these key names."""

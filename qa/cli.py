@@ -2,7 +2,8 @@
 
 Sub-commands: ``build`` (rebuild the index), ``passages`` (the passage
 table), ``ask`` (answer one question, as text or ``--json``), ``check``
-(verify the index against corpus and model). Library errors become one-line
+(verify the index against corpus and model), ``feedback`` (kept patient
+feedback: ``qa.feedback.cli``). Library errors become one-line
 messages and exit code 2; this module holds no retrieval logic.
 """
 
@@ -50,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the patient's question, in quotes")
     ask.add_argument("-k", type=int, default=3, help="number of passages to show (1-10, default 3)")
     ask.add_argument("--json", action="store_true", help="print Answer.to_dict() as JSON")
+    from .feedback.cli import add_parser as add_feedback_parser  # list | export | purge | add-user
+
+    add_feedback_parser(sub)
     return parser
 
 
@@ -131,4 +135,10 @@ def _ask(args, locations) -> int:
     return 0 if not answer.input_error else 2
 
 
-_COMMANDS = {"build": _build, "passages": _passages, "check": _check, "ask": _ask}
+def _feedback(args, locations) -> int:
+    from .feedback.cli import run
+
+    return run(args, locations)
+
+
+_COMMANDS = {"build": _build, "passages": _passages, "check": _check, "ask": _ask, "feedback": _feedback}

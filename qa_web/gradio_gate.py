@@ -98,12 +98,15 @@ def _parse(body: bytes) -> tuple[object, Refusal | None]:
 
 
 class GradioGate:
-    def __init__(self, app, *, pages: Mapping[str, tuple[object, Surface]], api_prefix: str = "/api") -> None:
+    def __init__(self, app, *, pages: Mapping[str, tuple[object, Surface]],
+                 own_prefixes: tuple[str, ...] = ("/api",)) -> None:
         """`pages`: the Blocks mounted at each path prefix ("" for the app at "/") and
         its `surface_of`, worked out by the caller so a page the gate cannot check
-        stops the app at creation rather than at its first request."""
+        stops the app at creation rather than at its first request. `own_prefixes`:
+        paths of the app's own FastAPI routes (the JSON API, the staff page), which
+        pass untouched."""
         self.app = app
-        self.api_prefix = api_prefix
+        self.own_prefixes = own_prefixes
         # Longest prefix first, so "/embed" is tried before the chat at "/".
         self.mounts: list[tuple[str, object, Surface]] = sorted(
             ((prefix.rstrip("/"), blocks, surface) for prefix, (blocks, surface) in pages.items()),
@@ -121,7 +124,7 @@ class GradioGate:
             await self.app(scope, receive, send)
             return
         path = app_path(scope)
-        if path == self.api_prefix or path.startswith(self.api_prefix + "/"):
+        if any(path == prefix or path.startswith(prefix + "/") for prefix in self.own_prefixes):
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":  # Gradio 6 needs none; uvicorn runs with ws="none"

@@ -64,10 +64,11 @@ COPY_AS_TEXT_JS = """() => {
     }, 2000);
   };
   window.addEventListener('click', (event) => {
-    // Copy is the only button beside a message (ui.build_blocks turns on no likes, retry, undo, edit or downloads).
+    // Copy is the only button beside a message but the thumbs (with --collect-feedback; no retry, undo, edit
+    // or downloads): a like/dislike click goes on to Gradio.
     const button = event.target.closest && event.target.closest('#qa-chat .message-buttons button');
     const row = button && button.closest('.message-buttons').previousElementSibling;
-    if (!row || !row.classList.contains('message-row')) return;
+    if (!row || !row.classList.contains('message-row') || /like/i.test(button.getAttribute('aria-label') || '')) return;
     event.stopImmediatePropagation();
     const messages = row.querySelectorAll('[data-testid="bot"], [data-testid="user"]');
     write([...messages].map(textOf).join('\\n\\n')).then((ok) => ok && flag(button));

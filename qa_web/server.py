@@ -21,7 +21,7 @@ import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 
-from . import api, ui  # noqa: E402
+from . import api, feedback_api, ui  # noqa: E402
 from .backstop import Backstop  # noqa: E402
 from .forwarded import ForwardedHeaders  # noqa: E402
 from .gradio_gate import GradioGate  # noqa: E402
@@ -95,6 +95,7 @@ def create_app(assistant, settings: Settings | None = None, *, max_chars: int | 
         allow_credentials=False,
     )
     api.install_error_handlers(app, max_chars=max_chars)
+    assistant = feedback_api.install(app, assistant, settings)  # only with --collect-feedback: /api/feedback, /admin/
     gate = api.Gate(settings.concurrency, settings.queue_size)
     app.include_router(api.build_router(assistant, max_chars=max_chars, gate=gate))
 
@@ -105,7 +106,9 @@ def create_app(assistant, settings: Settings | None = None, *, max_chars: int | 
     _mount(app, chat, path="/", settings=settings, footer=["api"], css=ui.CSS)
     # Added innermost first. The gate checks payloads against the events each page registered.
     pages = {EMBED_PATH: (embed, surface_of(embed)), "": (chat, surface_of(chat))}
-    app.add_middleware(GradioGate, pages=pages)
+    # The staff page exists only with --collect-feedback; otherwise /admin is Gradio's path and gated like any other.
+    own = ("/api", "/admin") if settings.collect_feedback else ("/api",)
+    app.add_middleware(GradioGate, pages=pages, own_prefixes=own)
     app.add_middleware(
         HardeningMiddleware,
         max_body_bytes=settings.max_body_bytes,

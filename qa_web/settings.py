@@ -56,6 +56,11 @@ class Settings:
     graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT
     #: IP addresses or networks ("10.0.0.0/8", "*" for any) of trusted proxies; empty trusts none.
     forwarded_allow_ips: tuple[str, ...] = DEFAULT_FORWARDED_ALLOW_IPS
+    #: Keep redacted unanswered/disliked messages for the content team (qa_web.feedback_api); off by default.
+    collect_feedback: bool = False
+    data_dir: str | None = None  # None: QA_DATA_DIR or data/ (resolved by qa.feedback.config)
+    database_url: str | None = None
+    retention_days: int | None = None
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -131,6 +136,14 @@ def parse_settings(argv: Sequence[str] | None = None, *, env: Mapping[str, str] 
         "--graceful-timeout", type=float, default=float(env.get("GRACEFUL_TIMEOUT", DEFAULT_GRACEFUL_TIMEOUT)),
         help="seconds a stopping server waits for open requests and streams (env GRACEFUL_TIMEOUT; default %(default)s)",
     )
+    parser.add_argument("--collect-feedback", action="store_true", default=env.get("QA_COLLECT_FEEDBACK", "").strip().lower()
+                        in ("1", "true", "yes", "on"), help="keep redacted unanswered and disliked messages for the content "
+                        "team's /admin/ page (env QA_COLLECT_FEEDBACK=1; default off: nothing is kept)")
+    parser.add_argument("--data-dir", default=env.get("QA_DATA_DIR"), help="folder of the feedback store (env QA_DATA_DIR; default data/)")
+    parser.add_argument("--database-url", default=env.get("QA_DATABASE_URL"), help="SQLAlchemy URL of a shared store, e.g. "
+                        "postgresql+psycopg://user@host/db (env QA_DATABASE_URL; default SQLite in --data-dir)")
+    parser.add_argument("--retention-days", type=int, default=env.get("QA_RETENTION_DAYS"), help="days kept feedback is "
+                        "deleted after (env QA_RETENTION_DAYS; default 30)")
     args = parser.parse_args(argv)
     if not 1 <= args.port <= 65535:
         parser.error("--port must be between 1 and 65535")
@@ -157,4 +170,8 @@ def parse_settings(argv: Sequence[str] | None = None, *, env: Mapping[str, str] 
         max_connections=args.max_connections,
         graceful_timeout=args.graceful_timeout,
         forwarded_allow_ips=proxies,
+        collect_feedback=args.collect_feedback,
+        data_dir=args.data_dir,
+        database_url=args.database_url,
+        retention_days=int(args.retention_days) if args.retention_days is not None else None,
     )

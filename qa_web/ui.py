@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import gradio as gr
 
-from . import render
+from . import feedback_api, render
 from .page_assets import ACCESSIBLE_NAMES_JS, COPY_AS_TEXT_JS, CSS, EMBED_CSS, SCROLL_TO_TURN_JS  # noqa: F401  (re-exported)
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ class ChatService:
         """New history (user + assistant messages appended) and related questions."""
         text = question if isinstance(question, str) else ""
         shown = text if len(text) <= self.max_chars else text[: self.max_chars] + " …"
+        answer = {}
         try:
             answer = self.assistant.ask(text, k=3).to_dict()
             reply = render.answer_html(answer, document_for=self.document)
@@ -81,13 +82,16 @@ class ChatService:
         except Exception as exc:  # noqa: BLE001 - the chat must keep working
             logger.error("answering failed: %s", type(exc).__name__)
             reply, related = render.answer_html({"message": ERROR_MESSAGE, "abstained": True}), []
-        new = [*(history or ()), {"role": "user", "content": render.user_message_html(shown)}, {"role": "assistant", "content": reply}]
+        # answer_id: kept server-side with the turn (Gradio ignores the key) for the thumbs (feedback_api)
+        new = [*(history or ()), {"role": "user", "content": render.user_message_html(shown)},
+               {"role": "assistant", "content": reply, "answer_id": answer.get("answer_id")}]
         return new[-2 * MAX_TURNS :], related
 
 
 def build_blocks(service: ChatService, *, compact: bool = False) -> gr.Blocks:
     """The chat page (compact=False) or the embed view (compact=True)."""
     examples = EXAMPLES[:2] if compact else EXAMPLES
+    feedback = feedback_api.chat_feedback(service.assistant)  # None unless --collect-feedback
     with gr.Blocks(title="Hip injection questions", analytics_enabled=False, fill_width=compact) as blocks:
         with gr.Column(elem_id="qa-embed" if compact else "qa-page"):
             if not compact:
@@ -101,7 +105,7 @@ def build_blocks(service: ChatService, *, compact: bool = False) -> gr.Blocks:
                 latex_delimiters=[],
                 buttons=["copy"],
                 autoscroll=False,
-                feedback_options=None,
+                feedback_options=("Like", "Dislike") if feedback else None,
                 allow_file_downloads=False,
                 placeholder="Ask a question about hip injections, or choose an example below.",
                 elem_id="qa-chat",
@@ -121,6 +125,8 @@ def build_blocks(service: ChatService, *, compact: bool = False) -> gr.Blocks:
                 )
                 ask = gr.Button("Ask", variant="primary", scale=1, min_width=64, elem_id="qa-ask")
             gr.HTML(f'<p class="qa-disclaimer" role="note">{render.escape(EMBED_DISCLAIMER if compact else DISCLAIMER)}</p>')
+            if feedback:
+                gr.HTML(f'<p class="qa-feedback-notice" role="note">{render.escape(feedback.notice)}</p>')
             related_label = gr.HTML('<h2 class="qa-label">Related questions</h2>', visible=False)
             with gr.Row(elem_classes="qa-buttons", elem_id="qa-related"):
                 related = [
@@ -154,6 +160,11 @@ def build_blocks(service: ChatService, *, compact: bool = False) -> gr.Blocks:
             listen(respond, inputs=[text_input, history], **common).then(
                 None, js=SCROLL_TO_TURN_JS, api_visibility="private"
             )
+        if feedback:  # thumbs up/down: the history holds each answer's answer_id
+            def on_like(turns, data: gr.LikeData):
+                feedback.on_like(turns, data)
+
+            chatbot.like(on_like, inputs=[history], api_visibility="private")
         # The chat's own clear button empties the server-side history too.
         chatbot.clear(lambda: [], outputs=[history], api_visibility="private")
         # The copy button beside a message copies its text, not its HTML (browser-side only).

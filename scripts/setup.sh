@@ -19,6 +19,14 @@ if [ "${1:-}" = "--dev" ]; then
       echo "warning: Debian chromium is not installed; browser tests will be skipped" >&2
     fi
   fi
+  # The feedback store's tests start a real PostgreSQL (initdb + pg_ctl on a loopback port).
+  if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+      echo "warning: Debian postgresql is not installed; the store's PostgreSQL tests will be skipped" >&2
+    fi
+  fi
 else
   .venv/bin/python -m pip install --quiet -r requirements.txt
 fi

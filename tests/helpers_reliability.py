@@ -28,7 +28,7 @@ CORPUS_DIR = REPO / "corpus"
 ANSWER_TYPES = {
     "question": str, "message": str, "passages": list, "best_sentence": str, "confidence": float,
     "abstained": bool, "urgent": bool, "emergency": bool, "related_questions": list,
-    "input_error": (str, type(None)), "reason": str,
+    "input_error": (str, type(None)), "reason": str, "answer_id": str,
 }
 PASSAGE_TYPES = {
     "id": str, "heading_path": str, "source": str, "start": int, "end": int,
@@ -187,7 +187,7 @@ def same_answer(actual: dict, expected: dict) -> bool:
     ``SCORE_TOLERANCE``. Questions encoded in a shared batch (qa/batching.py)
     get cosines that differ from a lone encode in the 7th decimal."""
     def strip(answer: dict) -> dict:
-        return {**answer, "confidence": None,
+        return {**answer, "confidence": None, "answer_id": None,  # answer_id: random per answer
                 "passages": [{**p, "score": None} for p in answer.get("passages", [])]}
 
     if strip(actual) != strip(expected):
