@@ -89,7 +89,7 @@ def create_app(assistant, settings: Settings | None = None, *, max_chars: int | 
     service = ui.ChatService(assistant, max_chars=max_chars)
     # The embed is mounted first: the chat at "/" would otherwise swallow /embed.
     _mount(app, ui.build_blocks(service, compact=True), path=EMBED_PATH, settings=settings, footer=[], css=ui.CSS + ui.EMBED_CSS)
-    _mount(app, ui.build_blocks(service, compact=False), path="/", settings=settings, footer=["api"], css=ui.CSS)
+    _mount(app, ui.build_blocks(service, compact=False), path="/", settings=settings, footer=[], css=ui.CSS)
     return app
 
 
