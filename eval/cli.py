@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compare", action="store_true",
                         help="run every retrieval variant (dense, bm25, hybrid, ..., default) "
                              "and print one Markdown table, a row per variant")
+    parser.add_argument("--dialogues", nargs="?", const="eval/dialogues.csv", metavar="FILE",
+                        help="score the follow-up turns of a dialogues CSV (default eval/dialogues.csv), "
+                             "each asked alone and with the earlier questions as history")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar on stderr")
     return parser
 
@@ -84,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Imported here so `--help` and dataset errors answer instantly.
     from eval import report, runner, scoring
 
+    if args.dialogues:
+        return _dialogues(args.dialogues, as_json=args.json, k=args.k)
     try:
         questions = load_questions(args.questions)
     except DatasetError as exc:
@@ -111,6 +116,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths = report.write_artifacts(evaluation, args.out)
         print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
     print(json.dumps(evaluation.metrics) if args.json else report.summary_text(evaluation.metrics))
+    return 0
+
+
+def _dialogues(path: str, *, as_json: bool, k: int) -> int:
+    from eval import report, runner
+    from eval.dialogues import evaluate_dialogues, load_follow_ups
+
+    try:
+        turns = load_follow_ups(path)
+        results = evaluate_dialogues(runner.load_assistant(), turns, k=k)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except runner.EvalError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ASSISTANT
+    print(json.dumps(results) if as_json else report.compare_table(results))
     return 0
 
 

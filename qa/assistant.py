@@ -30,6 +30,7 @@ from .glossary import Glossary, load_glossary
 from .index_store import Index, build_index, current_folder, expected_manifest, load_index
 from .decisions.not_covered import NotCoveredTerm, absent_from, find_topic, load_not_covered
 from .passages import ChunkingSettings, Passage
+from .decisions.followup import in_context, leans_on_previous
 from .decisions.message import split_questions
 from .retriever import Hit, RetrievalSettings, Retriever, document_words
 from .decisions.scope import decide
@@ -174,8 +175,14 @@ class Assistant:
         return (self.paths.corpus_dir / source).read_text(encoding="utf-8")
 
     # ------------------------------------------------------------------ asking
-    def ask(self, question: object, k: object = 3) -> answers.Answer:
-        """Answer any input; never raises (bad input gets an explanatory Answer)."""
+    def ask(self, question: object, k: object = 3, *, history: object = ()) -> answers.Answer:
+        """Answer any input; never raises (bad input gets an explanatory Answer).
+
+        ``history``: the patient's earlier questions in this conversation, oldest
+        first. An elliptical follow-up ("and how long does it last?") is searched
+        together with the question it follows (``qa.decisions.followup``);
+        anything that is not a list of strings is ignored.
+        """
         if not isinstance(question, str):
             return answers.input_problem("", "Please type your question as text.")
         try:
@@ -194,7 +201,8 @@ class Assistant:
         if not cleaned:
             return answers.input_problem(cleaned, "Please type a question about hip injections.")
         self._maybe_refresh()
-        key = (fold(cleaned), k)
+        earlier = _earlier_questions(history) if leans_on_previous(cleaned) else []
+        key = (fold(cleaned), tuple(fold(h) for h in earlier), k)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
@@ -202,7 +210,12 @@ class Assistant:
         if cached is not None:
             return cached if cached.question == cleaned else replace(cached, question=cleaned)
         try:
-            result = self._answer(self._loaded, cleaned, k)
+            loaded = self._loaded
+            result = self._answer(loaded, cleaned, k, searched=cleaned)
+            searched = in_context(cleaned, earlier)
+            if result.abstained and searched != cleaned:  # alone it found nothing: read it as a follow-up
+                in_light = self._answer(loaded, cleaned, k, searched=searched)
+                result = in_light if not in_light.abstained else result
         except Exception:  # never let a patient see a traceback; keep the text out of logs
             log.exception("ask() failed (question text withheld)")
             return answers.Answer(question=cleaned, message=answers.NOT_COVERED, abstained=True, reason="internal_error")
@@ -220,14 +233,15 @@ class Assistant:
         self.refresh()
 
     @staticmethod
-    def _answer(loaded: _Loaded, question: str, k: int) -> answers.Answer:
+    def _answer(loaded: _Loaded, question: str, k: int, *, searched: str) -> answers.Answer:
+        """``searched``: the question as read in the conversation (itself, or a follow-up with its context)."""
         flags = triage(question, loaded.warning_signs)
         corrected = loaded.retriever.corrector.correct(question)
         if corrected != question:  # "i have a feaver": a misspelt warning sign is still one
             flags = flags.either(triage(corrected, loaded.warning_signs))
         # A sign the patient says they do not have ("no fever or anything, when can I
         # cycle?") would pull retrieval to the warning-signs passage: search without it.
-        search_text = without_terms(question, flags.denied)
+        search_text = without_terms(searched, flags.denied)
         query, hits = loaded.retriever.search(search_text, k=k + 5)
         asked = split_questions(search_text)
         # "does it hurt after, and what can I take for it?": a passage for each question first.
@@ -310,6 +324,18 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
     embedder.model  # waits for the encoder (loading since Assistant.load began), not on the first patient's question
     set_search_threads(torch_threads())
     return loaded
+
+
+#: Earlier questions read for context: enough for "and after that?" twice.
+HISTORY_TURNS = 3
+
+
+def _earlier_questions(history: object) -> list[str]:
+    """The last few earlier questions, cleaned; anything malformed is dropped, never an error."""
+    if not isinstance(history, (list, tuple)):
+        return []
+    kept = [clean_question(h[:MAX_QUESTION_CHARS]) for h in history[-HISTORY_TURNS:] if isinstance(h, str)]
+    return [h for h in kept if h]
 
 
 def _first_of_each(rankings: list[list[Hit]], overall: list[Hit]) -> list[Hit]:
