@@ -96,7 +96,7 @@ class ChatService:
 
     def ask(self, text: str, previous: tuple[str, ...]) -> dict:
         """The assistant's answer as a dict; `previous` are the patient's earlier questions, oldest first."""
-        return self.assistant.ask(text, k=3).to_dict()
+        return self.assistant.ask(text, k=3, history=previous).to_dict()
 
     def turn(self, question: object, conversation: Conversation | None) -> tuple[Conversation, list[str]]:
         """The conversation with this question and its answer added, and the related questions."""
