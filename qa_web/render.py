@@ -151,10 +151,16 @@ def short_source(heading_path: str) -> str:
     return heading_path.rsplit(HEADING_SEPARATOR, 1)[-1].strip() or heading_path
 
 
+def author_html(author: str) -> str:
+    """Who said a message, for screen readers only. Gradio's sanitiser drops
+    aria-label, so the author is text, hidden from view by CSS."""
+    return f'<span class="qa-sr">{author}: </span>'
+
+
 def user_message_html(question: str) -> str:
     """A patient's question as chat text: escaped, never Markdown or HTML,
-    inside an article that tells screen readers who said it."""
-    return f'<article class="qa-said" aria-label="{YOU_SAID}">{escape(question)}</article>'
+    after a hidden "You said:" for screen readers."""
+    return f'<article class="qa-said">{author_html(YOU_SAID)}<span class="qa-said-text">{escape(question)}</span></article>'
 
 
 def contact_html(clinic: Clinic, *, lead: str = "Call") -> str:
@@ -246,13 +252,13 @@ def answer_html(
             parts.extend(quotes[1:])
             parts.append("</details>")
     kind = "qa-answer-emergency" if answer.get("emergency") else "qa-answer-urgent" if answer.get("urgent") else "qa-answer"
-    return f'<article class="qa-turn {kind}" aria-label="{GUIDE_SAYS}">' + "".join(parts) + "</article>"
+    return f'<article class="qa-turn {kind}">{author_html(GUIDE_SAYS)}' + "".join(parts) + "</article>"
 
 
 def status_html(kind: str, body: str) -> str:
     """A message from the chat itself (looking it up, busy, offline, error): not the guide's words."""
     role = ' role="alert"' if kind == "failure" else ""
-    return f'<article class="qa-turn qa-{kind}" aria-label="{ASSISTANT_SAYS}"><div class="qa-notice qa-{kind}-notice"{role}>{body}</div></article>'
+    return f'<article class="qa-turn qa-{kind}">{author_html(ASSISTANT_SAYS)}<div class="qa-notice qa-{kind}-notice"{role}>{body}</div></article>'
 
 
 def browser_messages(clinic: Clinic) -> dict[str, str]:

@@ -86,5 +86,5 @@ def test_a_question_over_the_limit_gets_the_servers_message_and_is_shown_marked_
     said, reply = (m["content"] for m in conversation.messages)
     assert "too long (1,523 characters)" in reply and "under 1,000 characters" in reply
     # What is shown of it ends with a visible mark, not a silent cut.
-    assert said.endswith(" …</article>")
+    assert said.endswith(" …</span></article>")
     assert conversation.questions == ()

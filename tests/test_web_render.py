@@ -36,7 +36,7 @@ CLINIC = Clinic(name="Riverside <Hip> Clinic", phone="+44 1632 960123", hours="M
 def test_user_text_is_escaped_never_markup(text):
     html = render.user_message_html(text)
     # The only tags are the fixed wrapper that names the author for screen readers.
-    opening, closing = '<article class="qa-said" aria-label="You said">', "</article>"
+    opening, closing = '<article class="qa-said"><span class="qa-sr">You said: </span><span class="qa-said-text">', "</span></article>"
     assert html.startswith(opening) and html.endswith(closing)
     inner = html[len(opening) : -len(closing)]
     assert "<" not in inner and ">" not in inner

@@ -98,6 +98,9 @@
       while (area && area.scrollHeight <= area.clientHeight + 1) area = area.parentElement;
       if (area) area.scrollTop += row.getBoundingClientRect().top - area.getBoundingClientRect().top - 8;
     }));
+  // On the chat, not <html>: Gradio repeats each custom rule under its container,
+  // and only a flag inside the container can win against those copies.
+  const slow = (on) => { const area = $('#qa-chat'); if (area) area.toggleAttribute('data-qa-slow', on); };
   chat.send = (text, messages) => {
     text = typeof text === 'string' ? text : '';
     chat.pending = true;
@@ -105,12 +108,15 @@
     clearTimeout(chat.timer);
     chat.timer = setTimeout(() => {
       if (!chat.pending) return;
-      document.documentElement.classList.add('qa-slow');
+      slow(true);
       say(config.messages.slow);
     }, config.slowMs);
     say('');
-    const shown = `<article class="qa-said" aria-label="You said">${escapeHtml(text)}</article>`;
-    const history = Array.isArray(messages) ? messages : [];
+    // As qa_web.render.user_message_html builds it.
+    const shown = `<article class="qa-said"><span class="qa-sr">You said: </span><span class="qa-said-text">${escapeHtml(text)}</span></article>`;
+    // A question that failed is being sent again: its failure message goes, so there is only ever one.
+    const history = Array.isArray(messages) ? [...messages] : [];
+    while (history.length >= 2 && JSON.stringify(history[history.length - 1].content).includes('qa-failure')) history.splice(-2, 2);
     scrollTo('#qa-chat .message-row.user-row');
     setTimeout(chat.refresh, 0);
     return [text, [...history, message('user', shown), message('assistant', config.messages.pending)], ''];
@@ -118,7 +124,7 @@
   const settle = () => {
     chat.pending = false;
     clearTimeout(chat.timer);
-    document.documentElement.classList.remove('qa-slow');
+    slow(false);
     if ($('#qa-live') && $('#qa-live').textContent === config.messages.slow) say('');
   };
   chat.answered = () => {

@@ -8,7 +8,7 @@
 () => {
   if (window.__qaCopyAsText) return;
   window.__qaCopyAsText = true;
-  const PARTS = '.qa-notice, .qa-lead, .qa-source, .qa-quote, .qa-best-line';
+  const PARTS = '.qa-said-text, .qa-notice, .qa-lead, .qa-source, .qa-quote, .qa-best-line';
   const textOf = (message) => {
     const parts = [...message.querySelectorAll(PARTS)].filter((el) => !el.closest('details'));
     return (parts.length ? parts : [message]).map((el) => el.innerText.trim()).filter(Boolean).join('\n\n');
