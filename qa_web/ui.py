@@ -136,7 +136,9 @@ def build_blocks(service: ChatService, *, compact: bool = False) -> gr.Blocks:
     disclaimer = (EMBED_DISCLAIMER if compact else DISCLAIMER).format(emergency=clinic.emergency_number)
     with gr.Blocks(title="Hip injection questions", analytics_enabled=False, fill_width=True) as blocks:
         with gr.Column(elem_id="qa-embed" if compact else "qa-page", elem_classes="qa-shell"):
-            if not compact:
+            if compact:  # the frame's own title, for screen readers' outline only
+                gr.HTML('<h1 class="qa-sr">Hip injection questions</h1>', elem_id="qa-embed-title")
+            else:
                 gr.HTML(page_assets.header_html(clinic), elem_id="qa-header")
             chatbot = gr.Chatbot(
                 label="Conversation with the clinic's FAQ assistant",
