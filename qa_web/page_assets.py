@@ -1,4 +1,5 @@
-"""The chat's CSS, its small browser scripts and the fixed bits of page HTML.
+"""The chat's CSS, its small browser scripts and the fixed bits of page HTML
+(the header, the line under the box, the messages shown without the server).
 
 The CSS and the scripts live as plain files in `qa_web/assets/` (read once at
 import) so they can be read and linted as what they are; this module hands
@@ -60,6 +61,35 @@ STATUS_HTML = (
 )
 
 
+def status_html(kind: str, body: str) -> str:
+    """A message from the chat itself (looking it up, busy, offline, error): not the guide's words."""
+    role = ' role="alert"' if kind == "failure" else ""
+    author = render.author_html(render.ASSISTANT_SAYS)
+    return f'<article class="qa-turn qa-{kind}">{author}<div class="qa-notice qa-{kind}-notice"{role}>{body}</div></article>'
+
+
+def browser_messages(clinic: Clinic) -> dict[str, str]:
+    """The HTML the page's script shows without the server: while an answer is
+    on its way, and when it cannot come (busy, offline, server error)."""
+    contact = render.contact_html(clinic, lead="If you need help now, call")
+    back = "Your question is back in the box: press Ask to send it again"
+    return {
+        "pending": status_html(
+            "pending",
+            '<p class="qa-looking">Looking it up in the clinic\'s guide…</p>'
+            '<p class="qa-slow-note">This is taking longer than usual. You can keep waiting; '
+            f"if nothing comes, call {render.escape(clinic.name)} on "
+            f'<a href="{render.escape(clinic.phone_href)}">{render.escape(clinic.phone)}</a>.</p>',
+        ),
+        "busy": status_html("failure", f"<p><strong>The assistant is busy right now.</strong> {back} in a few seconds.</p>{contact}"),
+        "offline": status_html(
+            "failure", f"<p><strong>The connection was lost: check that you are online.</strong> {back}.</p>{contact}"
+        ),
+        "error": status_html("failure", f"<p><strong>Sorry, something went wrong on our side.</strong> {back}.</p>{contact}"),
+        "slow": f"This is taking longer than usual. You can keep waiting, or call {clinic.name} on {clinic.phone}.",
+    }
+
+
 def header_html(clinic: Clinic) -> str:
     """The page's short header: its title and the clinic's phone, one tap away."""
     return (
@@ -78,7 +108,7 @@ def browser_config(clinic: Clinic, *, max_chars: int) -> dict:
         "tooLongLabel": TOO_LONG_LABEL,
         "wait": "Please wait for the answer to your last question.",
         "blank": "Type your question first.",
-        "messages": render.browser_messages(clinic),
+        "messages": browser_messages(clinic),
     }
 
 

@@ -38,7 +38,7 @@ SOURCE_PREFIX = "Source: "
 MORE_SUMMARY = "More from the clinic's guide"
 YOU_SAID = "You said"
 GUIDE_SAYS = "The clinic's guide says"
-ASSISTANT_SAYS = "The assistant says"
+ASSISTANT_SAYS = "The assistant says"  # the page's own messages (qa_web.page_assets)
 
 
 def escape(text: str) -> str:
@@ -253,31 +253,3 @@ def answer_html(
             parts.append("</details>")
     kind = "qa-answer-emergency" if answer.get("emergency") else "qa-answer-urgent" if answer.get("urgent") else "qa-answer"
     return f'<article class="qa-turn {kind}">{author_html(GUIDE_SAYS)}' + "".join(parts) + "</article>"
-
-
-def status_html(kind: str, body: str) -> str:
-    """A message from the chat itself (looking it up, busy, offline, error): not the guide's words."""
-    role = ' role="alert"' if kind == "failure" else ""
-    return f'<article class="qa-turn qa-{kind}">{author_html(ASSISTANT_SAYS)}<div class="qa-notice qa-{kind}-notice"{role}>{body}</div></article>'
-
-
-def browser_messages(clinic: Clinic) -> dict[str, str]:
-    """The HTML the page's script shows without the server: while an answer is
-    on its way, and when it cannot come (busy, offline, server error)."""
-    contact = contact_html(clinic, lead="If you need help now, call")
-    back = "Your question is back in the box: press Ask to send it again"
-    return {
-        "pending": status_html(
-            "pending",
-            '<p class="qa-looking">Looking it up in the clinic\'s guide…</p>'
-            '<p class="qa-slow-note">This is taking longer than usual. You can keep waiting; '
-            f"if nothing comes, call {escape(clinic.name)} on "
-            f'<a href="{escape(clinic.phone_href)}">{escape(clinic.phone)}</a>.</p>',
-        ),
-        "busy": status_html("failure", f"<p><strong>The assistant is busy right now.</strong> {back} in a few seconds.</p>{contact}"),
-        "offline": status_html(
-            "failure", f"<p><strong>The connection was lost: check that you are online.</strong> {back}.</p>{contact}"
-        ),
-        "error": status_html("failure", f"<p><strong>Sorry, something went wrong on our side.</strong> {back}.</p>{contact}"),
-        "slow": f"This is taking longer than usual. You can keep waiting, or call {clinic.name} on {clinic.phone}.",
-    }

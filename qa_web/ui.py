@@ -211,8 +211,11 @@ def build_blocks(service: ChatService, *, compact: bool = False) -> gr.Blocks:
                 None, inputs=[outbox, chatbot, question], outputs=[chatbot, question],
                 js=page_assets.FAILED_JS, show_progress="hidden", api_visibility="private",
             )
-        # The chat's own clear button empties the server-side conversation too.
-        chatbot.clear(Conversation, outputs=[conversation], api_visibility="private")
+        # The chat's own clear button empties the server-side conversation too, and brings the examples back.
+        chatbot.clear(
+            lambda: (Conversation(), gr.update(visible=False), gr.update(visible=True)),
+            outputs=[conversation, related_row, example_row], api_visibility="private",
+        )
         # Counter, send guards, failure handling and copy-as-text: browser-side only.
         blocks.load(None, js=page_assets.page_js(messages), api_visibility="private")
 

@@ -89,6 +89,15 @@ def wait_for_answer(page, before: int):
     return answer
 
 
+def wait_until_said(page, question: str) -> None:
+    """Until the chat's last question, as shown, is exactly `question` (the send has rendered)."""
+    page.wait_for_function(
+        "([selector, text]) => { const all = document.querySelectorAll(selector); "
+        "return all.length > 0 && all[all.length - 1].textContent === text; }",
+        arg=[SAID, question],
+    )
+
+
 def fully_visible_in(locator, area) -> bool:
     """Whether `locator`'s box lies wholly inside `area`'s box (both on screen now)."""
     box, frame = locator.bounding_box(), area.bounding_box()

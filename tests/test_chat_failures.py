@@ -12,6 +12,7 @@ asserts on timing: the slow state is reached by moving the page's clock on.
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from chat_pages import (  # noqa: F401  (fixtures)
     EMBED,
@@ -29,6 +30,7 @@ from chat_pages import (  # noqa: F401  (fixtures)
     question_box,
     send,
     wait_for_answer,
+    wait_until_said,
 )
 from qa_web.clinic import load_clinic
 from qa_web.page_assets import SLOW_AFTER_MS
@@ -69,7 +71,7 @@ def test_question_shows_at_once_then_says_it_is_slow_then_the_answer_replaces_it
         assert page.locator(SAID).last.inner_text() == "Is the procedure painful?"
         pending = page.locator(PENDING)
         assert "Looking it up" in pending.inner_text()
-        assert question_box(page).input_value() == ""
+        expect(question_box(page)).to_have_value("")
         slow_note = pending.locator(".qa-slow-note")
         assert not slow_note.is_visible()
         page.clock.fast_forward(SLOW_AFTER_MS + 1000)
@@ -96,10 +98,12 @@ def test_each_failure_leaves_one_plain_message_and_keeps_everything(browser, web
         first = ask(page, "What are the risks of a hip injection?")
         first_text = first.inner_text()
         page.evaluate("window.__sameDocument = true")  # gone if the page reloads
-        question = "How long does the pain relief last?"
-        for name, url, fail, headline in FAILURES_TO_TRY:
+        for attempt, (name, url, fail, headline) in enumerate(FAILURES_TO_TRY, start=1):
             page.route(url, fail)
+            # A new wording each time: once it shows, the last attempt's failure message has gone.
+            question = f"How long does the pain relief last? (try {attempt})"
             send(page, question)
+            wait_until_said(page, question)
             failure = page.locator(FAILURES)
             failure.wait_for()
             assert failure.count() == 1, name
@@ -108,7 +112,7 @@ def test_each_failure_leaves_one_plain_message_and_keeps_everything(browser, web
             assert "press Ask to send it again" in text and CLINIC.phone in text and CLINIC.hours in text, name
             assert failure.locator(f'a[href="{CLINIC.phone_href}"]').count() == 1, name
             # The question is back in the box, the earlier answer is still there, word for word.
-            assert question_box(page).input_value() == question, name
+            expect(question_box(page), name).to_have_value(question)
             assert answers(page).count() == 1 and answers(page).first.inner_text() == first_text, name
             # Nothing of Gradio's covers the chat or the box: no toast, no "Error" badge.
             assert nothing_covers(page, failure) and nothing_covers(page, question_box(page)), name
@@ -117,7 +121,9 @@ def test_each_failure_leaves_one_plain_message_and_keeps_everything(browser, web
             page.unroute(url)
         # Offline as the browser knows it (navigator.onLine is false), then back.
         page.context.set_offline(True)
+        question = "How long does the pain relief last?"
         send(page, question)
+        wait_until_said(page, question)
         page.locator(FAILURES).get_by_text("check that you are online").wait_for()
         page.context.set_offline(False)
         # Sending again works, and the failure message goes.

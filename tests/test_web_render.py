@@ -219,7 +219,7 @@ def test_input_errors_do_not_send_the_patient_to_the_clinic():
 
 
 def test_browser_messages_name_the_clinic_and_say_what_to_do():
-    messages = render.browser_messages(CLINIC)
+    messages = page_assets.browser_messages(CLINIC)
     for kind in ("busy", "offline", "error"):
         assert 'role="alert"' in messages[kind] and "+44 1632 960123" in messages[kind]
         assert "press Ask to send it again" in messages[kind]
