@@ -1,116 +1,123 @@
-"""The chat's CSS and its small browser scripts, kept apart from the layout.
+"""The chat's CSS, its small browser scripts and the fixed bits of page HTML
+(the header, the line under the box, the messages shown without the server).
 
-Plain strings only: the CSS styles the classes `qa_web.render` emits, and the
-scripts only scroll the chat, fix accessible names and make the copy button
-copy text. Nothing here talks to the server or loads anything from another site.
+The CSS and the scripts live as plain files in `qa_web/assets/` (read once at
+import) so they can be read and linted as what they are; this module hands
+them to Gradio as strings and fills in the page's settings (the length limit,
+the clinic's contact details in the messages shown without the server). The
+scripts talk to the server only through Gradio's own requests, which they
+watch; they load nothing from another site and keep nothing in storage.
 """
 
-# After an answer arrives, scroll the chat so the new question and the start of
-# the answer (where any warning is) are in view, not the end of the last quote.
-SCROLL_TO_TURN_JS = """() => {
-  const rows = document.querySelectorAll('#qa-chat .message-row.user-row');
-  const row = rows[rows.length - 1];
-  if (!row) return;
-  let box = row.parentElement;
-  while (box && box.scrollHeight <= box.clientHeight + 1) box = box.parentElement;
-  if (box) box.scrollTop += row.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
-}"""
+from __future__ import annotations
 
-# Gradio names each chat message "<role>'s message: <raw content>"; our content
-# is HTML, so screen readers would read tags. Name messages by their text instead.
+import json
+from pathlib import Path
+
+from . import render
+from .clinic import Clinic
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+
+
+def _asset(name: str) -> str:
+    return (ASSETS / name).read_text(encoding="utf-8")
+
+
+CSS = _asset("chat.css")
+#: The embed must fit a 400x600 frame: added after CSS.
+EMBED_CSS = _asset("embed.css")
+CHAT_JS = _asset("chat.js")
+COPY_AS_TEXT_JS = _asset("copy.js")
+
+#: A live counter starts showing at this share of the limit.
+NEAR_LIMIT = 0.8
+#: After this long without an answer, "looking it up" says it is slow.
+SLOW_AFTER_MS = 8000
+ASK_LABEL = "Ask"
+TOO_LONG_LABEL = "Too long"
+
+# The events that send a question call into the page script (chat.js). The
+# fallbacks keep the chat working, without its extras, if that script is missing.
+SEND_JS = "(text, messages) => window.qaChat ? window.qaChat.send(text, messages) : [text, messages, '']"
+ANSWERED_JS = "() => { window.qaChat && window.qaChat.answered(); }"
+FAILED_JS = "(sent, messages, typed) => window.qaChat ? window.qaChat.failed(sent, messages, typed) : [messages, sent]"
+
+# Gradio labels each chat message "<role>'s message: <raw content>" on an
+# element with no role, so screen readers would read tags (or nothing). Our
+# messages carry their author themselves ("You said", "The clinic's guide says").
 ACCESSIBLE_NAMES_JS = """() => {
-  const name = (el) => {
-    const who = el.getAttribute('data-testid') === 'user' ? 'You asked' : 'Answer';
-    const text = (el.innerText || '').replace(/\\s+/g, ' ').trim().slice(0, 600);
-    const label = who + ': ' + text;
-    if (el.getAttribute('aria-label') !== label) el.setAttribute('aria-label', label);
-  };
-  const scan = () => document.querySelectorAll('#qa-chat [data-testid="user"], #qa-chat [data-testid="bot"]').forEach(name);
-  new MutationObserver(scan).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['aria-label']});
-  scan();
+  const unlabel = () => document.querySelectorAll(
+    '#qa-chat [data-testid="user"][aria-label], #qa-chat [data-testid="bot"][aria-label]'
+  ).forEach((el) => el.removeAttribute('aria-label'));
+  new MutationObserver(unlabel).observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['aria-label']});
+  unlabel();
 }"""
 
-# Gradio's per-message copy button copies the message's raw content, which here
-# is HTML source: tags, entities such as &amp;, and a patient's question still
-# escaped. Copy what the bubble shows instead, as plain text: the warning or
-# lead-in, then each quoted passage after its "Source:" line. Folded extras (the
-# document view, a non-answer's nearest passages) are left out. The listener
-# runs in the capture phase, before Gradio's own handler, which it stops.
-COPY_AS_TEXT_JS = """() => {
-  if (window.__qaCopyAsText) return;
-  window.__qaCopyAsText = true;
-  const PARTS = '.qa-notice, .qa-lead, .qa-source, .qa-quote, .qa-best-line';
-  const textOf = (message) => {
-    const parts = [...message.querySelectorAll(PARTS)].filter((el) => !el.closest('details'));
-    return (parts.length ? parts : [message]).map((el) => el.innerText.trim()).filter(Boolean).join('\\n\\n');
-  };
-  const write = async (text) => {
-    if (navigator.clipboard && window.isSecureContext) {
-      try { await navigator.clipboard.writeText(text); return true; } catch (e) { /* try the old way */ }
+#: Under the box: the character counter, and one line for what the patient needs to know now.
+STATUS_HTML = (
+    '<div class="qa-status"><p id="qa-live" class="qa-live" role="status" aria-live="polite"></p>'
+    '<p id="qa-count" class="qa-count"></p></div>'
+)
+
+
+def status_html(kind: str, body: str) -> str:
+    """A message from the chat itself (looking it up, busy, offline, error): not the guide's words."""
+    role = ' role="alert"' if kind == "failure" else ""
+    author = render.author_html(render.ASSISTANT_SAYS)
+    return f'<article class="qa-turn qa-{kind}">{author}<div class="qa-notice qa-{kind}-notice"{role}>{body}</div></article>'
+
+
+def browser_messages(clinic: Clinic) -> dict[str, str]:
+    """The HTML the page's script shows without the server: while an answer is
+    on its way, and when it cannot come (busy, offline, server error)."""
+    contact = render.contact_html(clinic, lead="If you need help now, call")
+    back = "Your question is back in the box: press Ask to send it again"
+    return {
+        "pending": status_html(
+            "pending",
+            '<p class="qa-looking">Looking it up in the clinic\'s guide…</p>'
+            '<p class="qa-slow-note">This is taking longer than usual. You can keep waiting; '
+            f"if nothing comes, call {render.escape(clinic.name)} on "
+            f'<a href="{render.escape(clinic.phone_href)}">{render.escape(clinic.phone)}</a>.</p>',
+        ),
+        "busy": status_html("failure", f"<p><strong>The assistant is busy right now.</strong> {back} in a few seconds.</p>{contact}"),
+        "offline": status_html(
+            "failure", f"<p><strong>The connection was lost: check that you are online.</strong> {back}.</p>{contact}"
+        ),
+        "error": status_html("failure", f"<p><strong>Sorry, something went wrong on our side.</strong> {back}.</p>{contact}"),
+        "slow": f"This is taking longer than usual. You can keep waiting, or call {clinic.name} on {clinic.phone}.",
     }
-    // Plain http has no Clipboard API: put the text on a one-off copy event.
-    const put = (e) => { e.clipboardData.setData('text/plain', text); e.preventDefault(); };
-    document.addEventListener('copy', put, true);
-    try { return document.execCommand('copy'); } finally { document.removeEventListener('copy', put, true); }
-  };
-  const flag = (button) => {  // what Gradio's button would show: a tick and "Copied message" for 2 s
-    if (!('qaCopied' in button.dataset)) button.dataset.qaLabel = button.getAttribute('aria-label') || '';
-    button.dataset.qaCopied = '';
-    button.setAttribute('aria-label', 'Copied message');
-    clearTimeout(button.qaTimer);
-    button.qaTimer = setTimeout(() => {
-      delete button.dataset.qaCopied;
-      button.setAttribute('aria-label', button.dataset.qaLabel);
-    }, 2000);
-  };
-  window.addEventListener('click', (event) => {
-    // Copy is the only button beside a message but the thumbs (with --collect-feedback; no retry, undo, edit
-    // or downloads): a like/dislike click goes on to Gradio.
-    const button = event.target.closest && event.target.closest('#qa-chat .message-buttons button');
-    const row = button && button.closest('.message-buttons').previousElementSibling;
-    if (!row || !row.classList.contains('message-row') || /like/i.test(button.getAttribute('aria-label') || '')) return;
-    event.stopImmediatePropagation();
-    const messages = row.querySelectorAll('[data-testid="bot"], [data-testid="user"]');
-    write([...messages].map(textOf).join('\\n\\n')).then((ok) => ok && flag(button));
-  }, true);
-}"""
 
-CSS = """
-.qa-disclaimer { font-size: 0.9em; padding: 0.5em 0.75em; border-left: 4px solid var(--color-accent); background: var(--background-fill-secondary); margin: 0; }
-.qa-source { font-weight: 600; font-size: 0.9em; margin: 0.75em 0 0.25em 0; }
-.qa-quote { margin: 0 0 0.25em 0; padding: 0.25em 0.75em; border-left: 3px solid var(--border-color-primary); }
-#qa-chat .qa-turn { white-space: normal; }
-#qa-chat .qa-quote :is(h1, h2, h3, h4, h5, h6) { font-size: 1em; font-weight: 600; margin: 0.25em 0; }
-#qa-chat .qa-quote :is(p, ul, ol) { margin: 0.25em 0; }
-#qa-chat .qa-quote li { margin: 0.15em 0; }
-mark.qa-best { background: #fde68a; color: #1f2937; padding: 0 1px; }
-mark.qa-in-context { background: #e0f2fe; color: #1f2937; }
-.qa-notice { padding: 0.5em 0.75em; border-radius: 6px; margin-bottom: 0.5em; }
-.qa-notice p { margin: 0.25em 0 0 0; }
-.qa-urgent { background: #fef3c7; border: 2px solid #b45309; color: #451a03; }
-.qa-emergency { background: #fee2e2; border: 2px solid #b91c1c; color: #450a0a; }
-.qa-abstain, .qa-input-error { background: var(--background-fill-secondary); border: 1px dashed var(--border-color-primary); }
-.qa-context summary { cursor: pointer; font-size: 0.9em; }
-.qa-context-body { max-height: 320px; overflow-y: auto; font-size: 0.9em; padding: 0 0.5em; border: 1px solid var(--border-color-primary); }
-#qa-chat .user .message-content { white-space: pre-wrap; overflow-wrap: anywhere; }
-.qa-label { font-size: 0.9em; font-weight: 600; margin: 0.25em 0 0 0; }
-.qa-buttons button { white-space: normal; text-align: left; }
-#qa-chat .message-buttons button[data-qa-copied] { position: relative; }
-#qa-chat .message-buttons button[data-qa-copied] svg { visibility: hidden; }
-#qa-chat .message-buttons button[data-qa-copied]::after { content: "\\2713"; position: absolute; inset: 0; display: flex; align-items: center; justify-content: center; }
-"""
 
-# The embed must fit a 400x600 iframe: less padding, smaller buttons, no headings.
-EMBED_CSS = """
-.gradio-container { padding: 4px 6px !important; }
-.gradio-container main, .gradio-container .main { padding: 0 !important; }
-#qa-embed { gap: 6px !important; }
-#qa-embed .qa-disclaimer { font-size: 0.75em; padding: 0.2em 0.5em; }
-#qa-embed .qa-buttons button { font-size: 0.8em; padding: 2px 6px; }
-#qa-embed .qa-buttons { gap: 4px !important; }
-footer { display: none !important; }
-/* The question's label stays for screen readers but takes no space. */
-#qa-embed #qa-question [data-testid="block-info"] {
-  position: absolute !important; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap;
-}
-"""
+def header_html(clinic: Clinic) -> str:
+    """The page's short header: its title and the clinic's phone, one tap away."""
+    return (
+        '<header class="qa-header"><h1>Hip injection questions</h1>'
+        f'<p>{render.escape(clinic.name)}: <a href="{render.escape(clinic.phone_href)}">{render.escape(clinic.phone)}</a></p></header>'
+    )
+
+
+def browser_config(clinic: Clinic, *, max_chars: int) -> dict:
+    """What chat.js needs: the limit, the labels and the messages it shows on its own."""
+    return {
+        "maxChars": max_chars,
+        "nearChars": int(max_chars * NEAR_LIMIT),
+        "slowMs": SLOW_AFTER_MS,
+        "askLabel": ASK_LABEL,
+        "tooLongLabel": TOO_LONG_LABEL,
+        "wait": "Please wait for the answer to your last question.",
+        "blank": "Type your question first.",
+        "messages": browser_messages(clinic),
+    }
+
+
+def _js_literal(value: object) -> str:
+    # JSON is valid JavaScript; "<", ">" and "&" escaped so the page's config,
+    # which Gradio puts in a <script>, can never hold "</script>".
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def page_js(config: dict) -> str:
+    """The page script as a Gradio load-event function, with its settings filled in."""
+    return f"() => {{ ({CHAT_JS.strip()})({_js_literal(config)}); ({COPY_AS_TEXT_JS.strip()})(); }}"

@@ -103,7 +103,7 @@ def create_app(assistant, settings: Settings | None = None, *, max_chars: int | 
     embed, chat = ui.build_blocks(service, compact=True), ui.build_blocks(service, compact=False)
     # The embed is mounted first: the chat at "/" would otherwise swallow /embed.
     _mount(app, embed, path=EMBED_PATH, settings=settings, footer=[], css=ui.CSS + ui.EMBED_CSS)
-    _mount(app, chat, path="/", settings=settings, footer=["api"], css=ui.CSS)
+    _mount(app, chat, path="/", settings=settings, footer=[], css=ui.CSS)
     # Added innermost first. The gate checks payloads against the events each page registered.
     pages = {EMBED_PATH: (embed, surface_of(embed)), "": (chat, surface_of(chat))}
     # The staff page exists only with --collect-feedback; otherwise /admin is Gradio's path and gated like any other.

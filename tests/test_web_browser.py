@@ -2,10 +2,11 @@
 
 Playwright drives Debian's /usr/bin/chromium (no browser download); the tests
 skip only when that binary is missing. Screenshots go to the artifacts folder
-($TEST_ARTIFACTS_DIR or a tmp dir); set UPDATE_DOCS_SCREENSHOTS=1 to refresh
-docs/screenshot-chat.png as well. No test asserts on timing. The copy tests
-read the real clipboard: their context is granted clipboard permissions for
-the server's origin.
+($TEST_ARTIFACTS_DIR or a tmp dir); the README's screenshots are made by
+scripts/screenshots.py. No test asserts on timing. The copy tests read the
+real clipboard: their context is granted clipboard permissions for the
+server's origin. Phone layout, failures, the box and accessibility have their
+own modules (test_chat_*.py, test_accessibility.py).
 """
 
 from __future__ import annotations
@@ -15,19 +16,14 @@ from urllib.parse import urlparse
 
 import pytest
 
-from web_fixtures import (  # noqa: F401  (fixtures)
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    REPO,
-    artifacts_dir,
-    copy_if_requested,
-    needs_chromium,
-    web_server,
-)
+from chat_pages import ANSWERS, SAID, browser, wait_for_answer  # noqa: F401  (fixtures)
+from qa_web.clinic import load_clinic
+from web_fixtures import REPO, artifacts_dir, needs_chromium, web_server  # noqa: F401  (fixtures)
 
 pytestmark = [needs_chromium, pytest.mark.timeout(300)]
 
 ANSWER_TIMEOUT_MS = 60_000
+CLINIC = load_clinic()
 INJECTIONS = (
     "<img src=x onerror=\"window.__xss=1\"> hip injection risks",
     "![x](http://example.com/t.png) hip injection",
@@ -52,16 +48,6 @@ READ_NEW_CLIPBOARD_JS = """async (before) => {
 }"""
 HTML_TAG = re.compile(r"<[a-z/!][^>]*>", re.IGNORECASE)
 HTML_ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+);", re.IGNORECASE)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
-        yield browser
-        browser.close()
 
 
 class Watched:
@@ -90,15 +76,16 @@ def chat(browser, web_server):
 
 
 def bot_messages(page):
-    return page.locator('#qa-chat [data-testid="bot"]')
+    return page.locator(ANSWERS)
 
 
 def user_messages(page):
-    return page.locator('#qa-chat [data-testid="user"]')
+    """What the patient typed, as shown (without the hidden "You said:")."""
+    return page.locator(SAID)
 
 
 def ask(page, question: str, *, press_enter: bool = False):
-    """Ask through the textbox and wait for the new assistant message."""
+    """Ask through the textbox and wait for the answer to replace "looking it up"."""
     before = bot_messages(page).count()
     box = page.get_by_label("Your question")
     box.fill(question)
@@ -107,12 +94,6 @@ def ask(page, question: str, *, press_enter: bool = False):
     else:
         page.get_by_role("button", name="Ask", exact=True).click()
     return wait_for_answer(page, before)
-
-
-def wait_for_answer(page, before: int):
-    answer = bot_messages(page).nth(before)
-    answer.wait_for(timeout=ANSWER_TIMEOUT_MS)
-    return answer
 
 
 def test_typed_question_shows_quoted_passage_with_source(chat, web_server, artifacts_dir):
@@ -129,15 +110,13 @@ def test_typed_question_shows_quoted_passage_with_source(chat, web_server, artif
     # The not-medical-advice note is always on screen.
     assert page.locator(".qa-disclaimer").is_visible()
     assert "not medical advice" in page.locator(".qa-disclaimer").inner_text()
-    # The whole document is one click away.
-    page.get_by_text("Read the clinic's whole document about hip injections").click()
-    page.locator("#qa-document h2", has_text="Potential Benefits and Risks").wait_for()
-    shot = artifacts_dir / "chat-answer.png"
-    page.get_by_text("Read the clinic's whole document about hip injections").click()
+    # The whole document is one click away, its headings as bold text (not the page's outline).
+    page.get_by_text("Read the clinic's whole guide to hip injections").click()
+    page.locator("#qa-document .qa-heading", has_text="Potential Benefits and Risks").wait_for()
+    assert page.locator("#qa-document").locator("h1, h2, h3, h4, h5, h6").count() == 0
+    page.get_by_text("Read the clinic's whole guide to hip injections").click()
     answer.locator("details.qa-context summary").first.click()
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(shot))
-    copy_if_requested(shot, REPO / "docs" / "screenshot-chat.png")
+    page.screenshot(path=str(artifacts_dir / "chat-answer.png"))
     assert not chat.foreign_requests(web_server.base_url)
 
 
@@ -162,9 +141,9 @@ def test_injection_strings_render_as_text(chat, web_server, attack):
     shown = user_messages(page).nth(0)
     assert shown.inner_text().strip() == attack
     assert shown.locator("img, script, iframe, a").count() == 0
-    # Screen readers get the text, not markup, as each message's name.
-    assert shown.get_attribute("aria-label") == f"You asked: {' '.join(attack.split())}"
-    assert "<div" not in (bot_messages(page).nth(0).get_attribute("aria-label") or "")
+    # Screen readers get the text, not markup: Gradio's label made of the raw HTML is taken off.
+    for message in page.locator('#qa-chat [data-testid="user"], #qa-chat [data-testid="bot"]').all():
+        assert message.get_attribute("aria-label") is None
     assert page.evaluate("window.__xss") is None
     assert not chat.dialogs
     page.wait_for_timeout(500)  # give any (wrongly) created image a chance to load
@@ -172,33 +151,31 @@ def test_injection_strings_render_as_text(chat, web_server, attack):
     assert not [u for u in chat.requests if u.rstrip("/").endswith("/x") or "example.com" in u]
 
 
-def test_urgent_answer_leads_with_the_warning(chat):
+def test_urgent_answer_leads_with_the_warning_and_the_clinics_phone(chat):
     answer = ask(chat.page, "I have a fever and the injection site is red and swollen")
-    first = answer.locator(".qa-turn > *").first
+    first = answer.locator(":scope > :not(.qa-sr)").first  # after the hidden "The clinic's guide says:"
     assert "qa-urgent" in first.get_attribute("class")
     assert first.get_attribute("role") == "alert"
     assert "seek medical attention" in first.inner_text().lower()
+    assert first.locator(f'a[href="{CLINIC.phone_href}"]').inner_text() == CLINIC.phone
 
 
-def test_emergency_answer_says_call_emergency_services(chat):
+def test_emergency_answer_says_call_emergency_services_on_the_clinics_number(chat):
     answer = ask(chat.page, "I have chest pain and cannot breathe after my injection")
     notice = answer.locator(".qa-emergency")
-    assert "call emergency services" in notice.inner_text().lower()
+    assert f"call emergency services now on {CLINIC.emergency_number}" in notice.inner_text().lower()
+    assert notice.locator(f'a[href="{CLINIC.emergency_href}"]').count() == 1
 
 
-def test_abstention_is_plain_and_points_to_the_clinic(chat):
+def test_abstention_is_plain_and_gives_the_clinics_details(chat):
     answer = ask(chat.page, "What is the capital of France?")
     notice = answer.locator(".qa-abstain")
-    assert "contact the clinic" in notice.inner_text().lower()
+    text = notice.inner_text()
+    assert "contact the clinic" in text.lower()
+    assert CLINIC.name in text and CLINIC.phone in text and CLINIC.hours in text
+    assert notice.locator(f'a[href="{CLINIC.website}"]').count() == 1
     # Nearest passages are folded away, not presented as an answer.
     assert not answer.locator(".qa-source").first.is_visible()
-
-
-def test_over_long_question_gets_a_clear_message(chat):
-    page = chat.page
-    page.get_by_label("Your question").evaluate("el => el.removeAttribute('maxlength')")  # as a crafted client would
-    answer = ask(page, "why " * 400)
-    assert "too long" in answer.inner_text().lower()
 
 
 def test_labels_for_keyboard_and_screen_reader_users(chat):
@@ -207,6 +184,8 @@ def test_labels_for_keyboard_and_screen_reader_users(chat):
     assert page.get_by_role("button", name="Ask", exact=True).is_enabled()
     assert page.get_by_role("log").count() >= 1  # the conversation is announced as it grows
     assert page.locator('[role="note"].qa-disclaimer').count() == 1
+    # No "Use via API" on the patient's page (the API is documented in the README and at /api/docs).
+    assert page.get_by_text("Use via API").count() == 0 and page.locator("footer:visible").count() == 0
 
 
 def test_chat_fits_a_375px_phone(browser, web_server, artifacts_dir):
@@ -224,21 +203,22 @@ def test_chat_fits_a_375px_phone(browser, web_server, artifacts_dir):
     context.close()
 
 
-def test_embed_fits_a_400x600_iframe(browser, web_server, artifacts_dir):
-    host_page = (REPO / "examples" / "embed.html").read_text(encoding="utf-8")
-    assert 'src="http://127.0.0.1:7860/embed/"' in host_page
+def test_embed_page_takes_the_apps_address_and_fits_a_400x600_iframe(browser, web_server, artifacts_dir):
+    host_page = REPO / "examples" / "embed.html"
+    assert 'const APP = "http://127.0.0.1:7860";' in host_page.read_text(encoding="utf-8")  # the one line to edit
     context = browser.new_context(viewport={"width": 480, "height": 840})
     watched = Watched(context.new_page())
     page = watched.page
-    page.set_content(host_page.replace("http://127.0.0.1:7860", web_server.base_url))
+    page.goto(f"{host_page.as_uri()}?app={web_server.base_url}")
     frame_element = page.locator("iframe.faq-embed")
+    assert frame_element.get_attribute("src") == f"{web_server.base_url}/embed/"
     box = frame_element.bounding_box()
     assert round(box["width"]) in (400, 402) and round(box["height"]) in (600, 602)  # plus the 1 px border
     frame = page.frame_locator("iframe.faq-embed")
     frame.get_by_label("Your question").wait_for(timeout=ANSWER_TIMEOUT_MS)
-    assert frame.locator("h1").count() == 0  # no page header in the embed
+    assert frame.locator("h1:not(.qa-sr)").count() == 0  # no page header in the embed (its title is for screen readers)
     frame.get_by_role("button", name="What are the risks of a hip injection?").click()
-    frame.locator('#qa-chat [data-testid="bot"] .qa-source').first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    frame.locator(f"{ANSWERS} .qa-source").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
     inner = page.frames[1]
     width, height = inner.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
     assert width <= 400 and height <= 600, (width, height)
@@ -248,6 +228,9 @@ def test_embed_fits_a_400x600_iframe(browser, web_server, artifacts_dir):
     page.screenshot(path=str(artifacts_dir / "embed-400x600.png"))
     page.wait_for_timeout(500)  # give any (wrongly) created image a chance to load
     assert not watched.foreign_requests(web_server.base_url)
+    # Anything but a web address falls back to the page's own line.
+    page.goto(f"{host_page.as_uri()}?app=javascript:alert(1)")
+    assert frame_element.get_attribute("src") == "http://127.0.0.1:7860/embed/"
     context.close()
 
 
@@ -256,7 +239,8 @@ def test_questions_asked_in_the_chat_are_not_logged_or_stored(chat, web_server):
 
     marker = "qqchatmarker4410"
     ask(chat.page, f"Will {marker} injection hurt?")
-    ask(chat.page, f"{marker} " * 300)  # over-long: refused with a message, still not logged
+    ask(chat.page, f"and {marker} " * 40 + "?")  # 841 characters, a follow-up near the limit: kept in server memory only
+    chat.page.get_by_label("Your question").fill(f"{marker} " * 300)  # over the limit: stays in the box
     assert marker not in web_server.logs()
     for path in files_under(web_server.root):
         assert marker.encode() not in path.read_bytes(), f"question text written to {path.relative_to(web_server.root)}"
@@ -293,15 +277,15 @@ def test_copy_button_copies_the_answer_as_plain_text(clipboard_context, web_serv
     # '<div class="qa-turn qa-answer"><p class="qa-lead">Here is what the clinic&#x27;s ...'
     assert not HTML_TAG.search(copied), copied[:300]
     assert not HTML_ENTITY.search(copied), copied[:300]
-    # Exactly what the bubble shows, part by part: the lead-in, then each source line and its quote.
+    # Exactly what the bubble shows, part by part: the lead-in, then the shown source line and its quote.
     expected = [answer.locator(".qa-lead").inner_text()]
-    for passage in answer.locator(".qa-passage").all():
+    for passage in answer.locator(".qa-passage:not(details .qa-passage)").all():
         expected += [passage.locator(".qa-source").inner_text(), passage.locator(".qa-quote").inner_text()]
     assert copied == "\n\n".join(text.strip() for text in expected)
     assert copied.startswith("Here is what the clinic's hip injection guide says:")
     assert answer.locator("mark.qa-best").first.inner_text() in copied
-    # The folded document view is not part of the copy.
-    assert "Show this in the clinic's document" not in copied
+    # The folded document view and the folded passages are not part of the copy.
+    assert "Show this in the clinic's document" not in copied and "More from the clinic's guide" not in copied
 
 
 def test_copy_button_copies_the_question_as_typed(clipboard_context, web_server):
