@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dialogues", nargs="?", const="eval/dialogues.csv", metavar="FILE",
                         help="score the follow-up turns of a dialogues CSV (default eval/dialogues.csv), "
                              "each asked alone and with the earlier questions as history")
+    parser.add_argument("--cross-validate", action="store_true",
+                        help="leave one set out: for each set in eval/sets/, fit the learned decisions on the other "
+                             "sets, then score it (the rules alone in brackets); prints a row per set and the mean")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar on stderr")
     return parser
 
@@ -89,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.dialogues:
         return _dialogues(args.dialogues, as_json=args.json, k=args.k)
+    if args.cross_validate:
+        return _cross_validate(as_json=args.json, k=args.k, out=args.out, progress=not args.no_progress)
     try:
         questions = load_questions(args.questions)
     except DatasetError as exc:
@@ -133,6 +138,29 @@ def _dialogues(path: str, *, as_json: bool, k: int) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ASSISTANT
     print(json.dumps(results) if as_json else report.compare_table(results))
+    return 0
+
+
+def _cross_validate(*, as_json: bool, k: int, out: str | None, progress: bool) -> int:
+    from eval import crossval, runner
+    from eval.dataset import question_sets
+
+    try:
+        results = crossval.cross_validate(runner.load_assistant(), question_sets(), k=k, progress=progress)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except runner.EvalError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ASSISTANT
+    text = crossval.table(results)
+    if out:
+        from pathlib import Path
+
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "crossval.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        (Path(out) / "crossval.md").write_text(text + "\n", encoding="utf-8")
+    print(json.dumps(results) if as_json else text)
     return 0
 
 

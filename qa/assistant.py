@@ -12,15 +12,18 @@ parts together; the logic lives in the modules it calls.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import answer as answers
+from .alternates import load_alternates
 from .config import MAX_QUESTION_CHARS, Paths, resolve_paths
 from .corpus import CorpusFile, read_corpus
 from .dense import set_search_threads
@@ -28,16 +31,19 @@ from .encoder.embedder import Embedder, embedder_for, torch_threads
 from .errors import IndexCorrupt, IndexNotFound, IndexStale, QAError
 from .glossary import Glossary, load_glossary
 from .index_store import Index, build_index, current_folder, expected_manifest, load_index
-from .decisions.not_covered import NotCoveredTerm, absent_from, find_topic, load_not_covered
+from .decisions.not_covered import NotCoveredTerm, absent_from, load_not_covered
 from .passages import ChunkingSettings, Passage
 from .decisions.followup import in_context, leans_on_previous
-from .decisions.message import split_questions
+from .decisions.policy import Urgency, decide_scope, decide_urgency
+from .decisions.scope import ScopeDecision
+from .reading import Reading, read_message
+from .training import (DECISIONS_FILE, READ_THREADS, Decisions, LabelledMessage, fit_decisions, train_into,
+                       training_dir, training_fingerprint)
 from .retriever import Hit, RetrievalSettings, Retriever, document_words
-from .decisions.scope import decide
 from .decisions.function_words import FUNCTION_WORDS
 from .spelling import build_corrector, wordpiece_dictionary
-from .text import clean_question, fold, without_terms, words
-from .decisions.triage import WarningSign, load_warning_signs, triage
+from .text import clean_question, fold, words
+from .decisions.triage import WarningSign, load_warning_signs
 
 log = logging.getLogger("qa")
 CACHE_SIZE = 2048
@@ -56,6 +62,7 @@ class _Loaded:
     retriever: Retriever
     guidance: Passage | None
     question_headings: tuple[str, ...]
+    decisions: Decisions | None = None  # the learned models of this index (None: the rules alone)
 
 
 class Assistant:
@@ -95,7 +102,7 @@ class Assistant:
         files = read_corpus(paths.corpus_dir)
         if embedder is None:
             embedder = embedder_for(paths.model_path)  # loading on another core while the index is read and prepared
-        loaded = _load_or_build(files, embedder, paths.index_dir, rebuild, progress,
+        loaded = _load_or_build(files, embedder, paths, rebuild, progress,
                                 prepare=lambda index: _prepare(index, embedder, paths.corpus_dir, settings))
         return cls(paths=paths, embedder=embedder, loaded=loaded, settings=settings)
 
@@ -106,6 +113,22 @@ class Assistant:
                               known_words=current.retriever.document_words)
         return Assistant(paths=self.paths, embedder=self.embedder, loaded=replace(current, retriever=retriever),
                          settings=settings, auto_refresh=self.auto_refresh)
+
+    def with_decisions(self, decisions: Decisions | None) -> "Assistant":
+        """Same model, index and settings, other learned decisions (None: the rules alone).
+
+        The evaluation's leave-one-set-out runs use it: decisions fitted without a
+        set, then that set asked."""
+        return Assistant(paths=self.paths, embedder=self.embedder, loaded=replace(self._loaded, decisions=decisions),
+                         settings=self.settings, auto_refresh=False)
+
+    def fit_decisions(self, messages: list[LabelledMessage]) -> Decisions:
+        """Decisions fitted on ``messages`` as a build would fit them, read over this index."""
+        read = _training_reader(self._loaded, self.embedder, self.paths)
+        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+            readings = list(pool.map(read, [m.question for m in messages]))
+        kept = [(m, r) for m, r in zip(messages, readings) if r.vector is not None]
+        return fit_decisions([m for m, _ in kept], [r for _, r in kept])
 
     def over_index(self, index: Index) -> "Assistant":
         """Same model, corpus files and settings over another (e.g. synthetic)
@@ -235,39 +258,80 @@ class Assistant:
     @staticmethod
     def _answer(loaded: _Loaded, question: str, k: int, *, searched: str) -> answers.Answer:
         """``searched``: the question as read in the conversation (itself, or a follow-up with its context)."""
-        flags = triage(question, loaded.warning_signs)
-        corrected = loaded.retriever.corrector.correct(question)
-        if corrected != question:  # "i have a feaver": a misspelt warning sign is still one
-            flags = flags.either(triage(corrected, loaded.warning_signs))
-        # A sign the patient says they do not have ("no fever or anything, when can I
-        # cycle?") would pull retrieval to the warning-signs passage: search without it.
-        search_text = without_terms(searched, flags.denied)
-        query, hits = loaded.retriever.search(search_text, k=k + 5)
-        asked = split_questions(search_text)
+        reading = _read(loaded, question, searched=searched, k=k + 5)
+        hits = reading.hits
         # "does it hurt after, and what can I take for it?": a passage for each question first.
         # Scope is still judged on the whole message's ranking (``hits``).
-        shown = hits if len(asked) == 1 else _first_of_each([loaded.retriever.search(q, k=1)[1] for q in asked], hits)
-        question_words = words(query.corrected)
-        has_content = any(len(w) > 1 or w.isdigit() for w in question_words) and bool(query.tokens)
-        best = max((h.dense for h in hits), default=-1.0)
-        # Words the document lacks count where the patient asks, not in the story
-        # around it ("my daughter in Leeds..."): see qa/message.py.
-        topic = find_topic(query.corrected, query.ask, loaded.not_covered)
-        decision = decide(best_cosine=best, unknown_words=query.asked_unknown_words, question_words=question_words,
-                          asked_words=words(query.ask), has_content=has_content,
-                          rare_term_match=loaded.retriever.rare_term_match(query, hits), not_covered_topic=topic)
+        shown = hits if len(reading.asked) == 1 else _first_of_each(
+            [loaded.retriever.search(q, k=1)[1] for q in reading.asked], hits)
+        urgency, scope, chances = _decide(loaded.decisions, reading)
         result = answers.compose(
-            question=question, hits=shown[:k], k=k, abstain=decision.abstain, reason=decision.reason,
-            urgent=flags.urgent, emergency=flags.emergency, guidance=loaded.guidance,
+            question=question, hits=shown[:k], k=k, abstain=scope.abstain, reason=scope.reason,
+            urgent=urgency.urgent, emergency=urgency.emergency, guidance=loaded.guidance,
             related=_related(shown, question, shown=k, candidates=loaded.question_headings),
         )
+        query = reading.query
         return replace(result, debug={"corrected": query.corrected, "expansions": query.expansions,
                                       "unknown_words": query.unknown_words,
                                       "asked_unknown_words": query.asked_unknown_words,
-                                      "not_covered_topic": topic, "signs": flags.signs})
+                                      "not_covered_topic": reading.topic, "signs": reading.flags.signs,
+                                      "rule_scope": reading.rule_scope.reason, "urgency_by": urgency.reason, **chances})
 
 
-def _load_or_build(files: list[CorpusFile], embedder: Embedder, index_dir: Path, rebuild: str, progress: bool,
+def _read(loaded: _Loaded, question: str, *, searched: str, k: int) -> Reading:
+    return read_message(question, searched=searched, retriever=loaded.retriever, warning_signs=loaded.warning_signs,
+                        not_covered=loaded.not_covered, k=k)
+
+
+def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, ScopeDecision, dict]:
+    """The rules' decisions, refined by the learned models when the index has them."""
+    if decisions is None or reading.vector is None:
+        return decide_urgency(reading.flags, None, 1.0), decide_scope(reading.rule_scope, None, 0.0), {}
+    p_urgent = decisions.urgency.probability(reading.vector, reading.urgency_cues)
+    p_covered = decisions.coverage.probability(reading.vector, reading.coverage_cues)
+    return (decide_urgency(reading.flags, p_urgent, decisions.urgency.threshold),
+            decide_scope(reading.rule_scope, p_covered, decisions.coverage.threshold),
+            {"p_urgent": round(p_urgent, 4), "p_covered": round(p_covered, 4)})
+
+
+def build(files: list[CorpusFile], embedder: Embedder, paths: Paths, *, progress: bool = False) -> Path:
+    """Build the index and fit the learned decisions into it (``python -m qa build``); return its folder."""
+    training = training_dir()
+    fingerprint = training_fingerprint(training, paths.corpus_dir)
+
+    def fit(index: Index, folder: Path) -> dict:
+        loaded = _prepare(index, embedder, paths.corpus_dir, RetrievalSettings())  # rules only, for reading
+        return train_into(folder, _training_reader(loaded, embedder, paths), training=training, fingerprint=fingerprint)
+
+    return build_index(files, embedder, paths.index_dir, chunking=ChunkingSettings(), progress=progress,
+                       inputs={"decision_inputs": fingerprint}, extras=fit, alternates=load_alternates(paths.corpus_dir))
+
+
+def _training_reader(loaded: _Loaded, embedder: Embedder, paths: Paths) -> Callable[[str], Reading]:
+    """Read a labelled message as a patient's question would be read (by the rules alone), once per process."""
+    index = loaded.index
+    key = (embedder.fingerprint, str(paths.corpus_dir), tuple(p.plain_text for p in index.passages),
+           tuple(v.text for v in index.views))
+    cache = _READINGS.setdefault(key, {}) if len(_READINGS) < 4 else {}
+    rules_only = replace(loaded, decisions=None)
+
+    def read(message: str) -> Reading:
+        if message not in cache:
+            cleaned = clean_question(message[:MAX_QUESTION_CHARS])
+            cache[message] = _read(rules_only, cleaned, searched=cleaned, k=TRAINING_K)
+        return cache[message]
+
+    return read
+
+
+#: Passages read per training message: as many as a patient's question with the default k.
+TRAINING_K = 8
+#: Readings of the labelled messages, per model, corpus and tables, kept for this process's
+#: later builds (the test suite builds many indexes of one corpus). Never patient text.
+_READINGS: dict[tuple, dict[str, Reading]] = {}
+
+
+def _load_or_build(files: list[CorpusFile], embedder: Embedder, paths: Paths, rebuild: str, progress: bool,
                    *, prepare: Callable[[Index], _Loaded]) -> _Loaded:
     """The prepared index, rebuilt first when ``rebuild`` says so or it is missing, stale or damaged.
 
@@ -275,7 +339,9 @@ def _load_or_build(files: list[CorpusFile], embedder: Embedder, index_dir: Path,
     (the manifest's model fingerprint pins the model); the width of its vectors
     is checked against the encoder once both are ready.
     """
-    expected = expected_manifest(files, embedder, ChunkingSettings())
+    index_dir = paths.index_dir
+    expected = expected_manifest(files, embedder, ChunkingSettings(),
+                                 inputs={"decision_inputs": training_fingerprint(training_dir(), paths.corpus_dir)})
     if rebuild != "always":
         try:
             loaded = prepare(load_index(index_dir, expected=expected))
@@ -288,7 +354,7 @@ def _load_or_build(files: list[CorpusFile], embedder: Embedder, index_dir: Path,
                 raise
             log.warning("%s Rebuilding the index now.", exc)
     try:
-        build_index(files, embedder, index_dir, chunking=ChunkingSettings(), progress=progress)
+        build(files, embedder, paths, progress=progress)
     except OSError as exc:
         raise IndexNotFound(
             f"Cannot write the index to {index_dir} ({exc.strerror or exc}): make it writable "
@@ -320,6 +386,7 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
         retriever=Retriever(index, embedder, glossary, corrector, settings, known_words=known_words),
         guidance=answers.find_guidance(index.passages),
         question_headings=_question_headings(index.passages),
+        decisions=_read_decisions(index),
     )
     embedder.model  # waits for the encoder (loading since Assistant.load began), not on the first patient's question
     set_search_threads(torch_threads())
@@ -336,6 +403,17 @@ def _earlier_questions(history: object) -> list[str]:
         return []
     kept = [clean_question(h[:MAX_QUESTION_CHARS]) for h in history[-HISTORY_TURNS:] if isinstance(h, str)]
     return [h for h in kept if h]
+
+
+def _read_decisions(index: Index) -> Decisions | None:
+    """The learned models the index was built with; the manifest has checked their checksum."""
+    path = index.folder / DECISIONS_FILE
+    if not (index.manifest.get("decisions") and path.is_file()):
+        return None
+    try:
+        return Decisions.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexCorrupt(f"The learned decisions in {index.folder} cannot be read ({exc}): run `python -m qa build`.") from exc
 
 
 def _first_of_each(rankings: list[list[Hit]], overall: list[Hit]) -> list[Hit]:

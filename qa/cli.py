@@ -74,13 +74,16 @@ def main(argv: list[str] | None = None) -> int:
 def _build(args, locations) -> int:
     from .config import resolve_paths
     from .corpus import read_corpus
+    from .assistant import build
     from .encoder.embedder import Embedder
-    from .index_store import build_index
 
     paths = resolve_paths(**locations)
-    folder = build_index(read_corpus(paths.corpus_dir), Embedder(paths.model_path), paths.index_dir, progress=True)
+    folder = build(read_corpus(paths.corpus_dir), Embedder(paths.model_path), paths, progress=True)
     manifest = json.loads((folder / "manifest.json").read_text())
-    print(f"built {manifest['passage_count']} passages ({manifest['view_count']} vectors) into {paths.index_dir}")
+    learned = manifest.get("decisions")
+    decisions = (f"; decisions learned from {learned['messages']} labelled messages" if learned
+                 else "; no labelled sets, so the decisions use the rules alone")
+    print(f"built {manifest['passage_count']} passages ({manifest['view_count']} vectors) into {paths.index_dir}{decisions}")
     return 0
 
 

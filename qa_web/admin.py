@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from qa.feedback.errors import FeedbackError
 
 from . import admin_html
-from .admin_guard import PREFIX, AdminHeaders, Session, Sessions, cross_site
+from .admin_guard import PREFIX, Session, Sessions, cross_site
 
 COOKIE, LOGIN_COOKIE = "qa_admin", "qa_admin_login"
 
@@ -166,5 +166,6 @@ def build_router(review, *, root_path: str = "") -> APIRouter:
 
 
 def install(app: FastAPI, review, *, root_path: str = "") -> None:
+    """The staff routes. ``AdminHeaders`` is added by ``qa_web.server`` outside the
+    app-wide security headers, so its stricter framing and caching rules win."""
     app.include_router(build_router(review, root_path=root_path))
-    app.add_middleware(AdminHeaders)

@@ -115,6 +115,10 @@ def create_app(assistant, settings: Settings | None = None, *, max_chars: int | 
         embed_prefix=EMBED_PATH,
         embed_origins=settings.embed_origins,
     )
+    if settings.collect_feedback:  # outside the app-wide headers: the staff page is never framed or cached
+        from .admin_guard import AdminHeaders
+
+        app.add_middleware(AdminHeaders)
     app.add_middleware(ForwardedHeaders, trusted=settings.forwarded_allow_ips)
     app.add_middleware(Backstop)
     return app

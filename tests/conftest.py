@@ -48,12 +48,13 @@ def encoder_cache(tmp_path_factory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def built_index_dir(tmp_path_factory) -> Path:
     """A real index of the real corpus, built once per session."""
+    from qa.assistant import build
+    from qa.config import resolve_paths
     from qa.corpus import read_corpus
     from qa.encoder.embedder import Embedder
-    from qa.index_store import build_index
 
     folder = tmp_path_factory.mktemp("index")
-    build_index(read_corpus(CORPUS_DIR), Embedder(), folder)
+    build(read_corpus(CORPUS_DIR), Embedder(), resolve_paths(corpus_dir=CORPUS_DIR, index_dir=folder))
     return folder
 
 

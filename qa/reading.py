@@ -1,0 +1,68 @@
+"""Read one message: its warning-sign rules, its retrieval and its scope rules, as plain data.
+
+The same reading serves a patient and trains the learned decisions: what the
+models learn from (the question's vector, the rules' cues) is computed here
+once, the same way for both, so a model never sees features at serving that it
+was not trained on. ``read_message`` is the only per-question step that
+encodes (through the retriever); it does not decide what to show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .decisions.message import split_questions
+from .decisions.not_covered import NotCoveredTerm, find_topic
+from .decisions.scope import ScopeDecision, decide
+from .decisions.signals import coverage_cues, urgency_cues
+from .decisions.triage import Triage, WarningSign, triage
+from .retriever import Hit, Query, Retriever
+from .text import without_terms, words
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the assistant made of a message before deciding."""
+
+    flags: Triage  # the warning-sign rules
+    query: Query
+    hits: list[Hit]  # the whole message's ranking
+    asked: tuple[str, ...]  # the separate questions it asks
+    rule_scope: ScopeDecision  # the scope rules' decision
+    topic: str  # a not-covered topic the clinic lists, or ""
+    urgency_cues: tuple[float, ...]
+    coverage_cues: tuple[float, ...]
+
+    @property
+    def vector(self) -> np.ndarray | None:
+        return self.query.vector
+
+
+def read_message(question: str, *, searched: str, retriever: Retriever, warning_signs: tuple[WarningSign, ...],
+                 not_covered: tuple[NotCoveredTerm, ...], k: int) -> Reading:
+    """``searched``: the text to search (the question, or a follow-up with its context)."""
+    flags = triage(question, warning_signs)
+    corrected = retriever.corrector.correct(question)
+    if corrected != question:  # "i have a feaver": a misspelt warning sign is still one
+        flags = flags.either(triage(corrected, warning_signs))
+    # A sign the patient says they do not have ("no fever or anything, when can I
+    # cycle?") would pull retrieval to the warning-signs passage: search without it.
+    search_text = without_terms(searched, flags.denied)
+    query, hits = retriever.search(search_text, k=k)
+    question_words = words(query.corrected)
+    has_content = any(len(w) > 1 or w.isdigit() for w in question_words) and bool(query.tokens)
+    best = max((h.dense for h in hits), default=-1.0)
+    # Words the document lacks count where the patient asks, not in the story
+    # around it ("my daughter in Leeds..."): see qa/decisions/message.py.
+    topic = find_topic(query.corrected, query.ask, not_covered)
+    rule_scope = decide(best_cosine=best, unknown_words=query.asked_unknown_words, question_words=question_words,
+                        asked_words=words(query.ask), has_content=has_content,
+                        rare_term_match=retriever.rare_term_match(query, hits), not_covered_topic=topic)
+    return Reading(
+        flags=flags, query=query, hits=hits, asked=split_questions(search_text), rule_scope=rule_scope, topic=topic,
+        urgency_cues=urgency_cues(question, flags, warning_signs),
+        coverage_cues=coverage_cues([h.dense for h in hits], unknown_words=len(set(query.asked_unknown_words)),
+                                    lexical=hits[0].lexical if hits else 0.0),
+    )
