@@ -19,6 +19,7 @@ NOT_COVERED = (
     "Sorry, the clinic's hip injection guide does not cover that question. "
     "Please contact the clinic and a member of staff will help you."
 )
+PART_NOT_COVERED = "The clinic's guide does not cover part of your message, so please ask the clinic about:"
 URGENT_NOTICE = (
     "What you describe can be a warning sign after an injection. "
     "The clinic's guide says to contact your doctor immediately:"
@@ -71,6 +72,8 @@ class Answer:
     related_questions: tuple[str, ...] = ()
     input_error: str | None = None
     reason: str = ""  # why it abstained or flagged, for the content team
+    #: Questions of a several-question message that the guide does not cover (the others are answered).
+    uncovered_parts: tuple[str, ...] = ()
     debug: dict = field(default_factory=dict, compare=False, repr=False)
     #: Opaque id for feedback on this answer (POST /api/feedback): random, never derived from the question.
     answer_id: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False)
@@ -81,6 +84,7 @@ class Answer:
         data.pop("debug")
         data["passages"] = [asdict(p) for p in self.passages]
         data["related_questions"] = list(self.related_questions)
+        data["uncovered_parts"] = list(self.uncovered_parts)
         return data
 
 
@@ -106,7 +110,11 @@ def compose(
     emergency: bool,
     guidance: Passage | None,
     related: tuple[str, ...],
+    uncovered_parts: tuple[str, ...] = (),
 ) -> Answer:
+    """The answer for these hits and decisions. ``uncovered_parts``: questions of a
+    several-question message the guide does not cover, named after the lead-in
+    so no part is dropped silently."""
     quoted = [QuotedPassage.from_passage(h.passage, h.score) for h in hits]
     best_sentence = hits[0].best_sentence if hits else ""
     confidence = max(0.0, min(1.0, hits[0].dense)) if hits else 0.0
@@ -134,4 +142,9 @@ def compose(
         return Answer(question, message, tuple(quoted), best_sentence, confidence, False, True, emergency, related, reason="urgent")
     if abstain:
         return Answer(question, NOT_COVERED, tuple(quoted), "", confidence, True, False, False, related, reason=reason)
-    return Answer(question, LEAD_IN, tuple(quoted), best_sentence, confidence, False, False, False, related)
+    message = LEAD_IN
+    if uncovered_parts:
+        listed = "; ".join(f"“{part}”" for part in uncovered_parts)
+        message = f"{PART_NOT_COVERED} {listed}. {LEAD_IN}"
+    return Answer(question, message, tuple(quoted), best_sentence, confidence, False, False, False, related,
+                  uncovered_parts=uncovered_parts)

@@ -260,15 +260,22 @@ class Assistant:
         """``searched``: the question as read in the conversation (itself, or a follow-up with its context)."""
         reading = _read(loaded, question, searched=searched, k=k + 5)
         hits = reading.hits
-        # "does it hurt after, and what can I take for it?": a passage for each question first.
-        # Scope is still judged on the whole message's ranking (``hits``).
-        shown = hits if len(reading.asked) == 1 else _first_of_each(
-            [loaded.retriever.search(q, k=1)[1] for q in reading.asked], hits)
         urgency, scope, chances = _decide(loaded.decisions, reading)
+        shown, uncovered = hits, ()
+        if len(reading.asked) > 1:
+            # "does it hurt after, and what can I take for it?": each question is read and decided on
+            # its own; a passage for each covered one comes first, the others are named, never dropped.
+            parts = [(q, _read(loaded, q, searched=q, k=k + 5)) for q in reading.asked]
+            covered = [(q, r) for q, r in parts if not _decide(loaded.decisions, r)[1].abstain]
+            shown = _first_of_each([r.hits[:1] for _, r in covered], hits)
+            uncovered = tuple(q for q, r in parts if (q, r) not in covered) if covered else ()
+            # Some part is covered: answer it (a not-covered part, such as the cost, is named instead).
+            scope = ScopeDecision(False, "") if covered else scope
         result = answers.compose(
             question=question, hits=shown[:k], k=k, abstain=scope.abstain, reason=scope.reason,
-            urgent=urgency.urgent, emergency=urgency.emergency, guidance=loaded.guidance,
-            related=_related(shown, question, shown=k, candidates=loaded.question_headings),
+            urgent=urgency.urgent, emergency=urgency.emergency, guidance=loaded.guidance, uncovered_parts=uncovered,
+            related=_related(shown, question, shown=k, neighbours=_neighbour_sections(loaded.index.passages, shown),
+                             candidates=loaded.question_headings),
         )
         query = reading.query
         return replace(result, debug={"corrected": query.corrected, "expansions": query.expansions,
@@ -428,18 +435,40 @@ def _first_of_each(rankings: list[list[Hit]], overall: list[Hit]) -> list[Hit]:
     return merged[: len(overall)]
 
 
-def _related(hits, question: str, *, shown: int, candidates: tuple[str, ...]) -> tuple[str, ...]:
-    """Up to three document questions leading to passages not already shown.
+def _neighbour_sections(passages: tuple[Passage, ...], hits: list[Hit]) -> tuple[str, ...]:
+    """The sections just before and after the best passage's, in document order:
+    what a reader of that passage would turn to next (the next procedure step, the
+    risks after the benefits)."""
+    if not hits:
+        return ()
+    position = next((i for i, p in enumerate(passages) if p.id == hits[0].passage.id), None)
+    if position is None:
+        return ()
+    own = passages[position].heading_path
+    found: list[str] = []
+    for step in (1, -1):  # the next section first
+        i = position + step
+        while 0 <= i < len(passages) and (passages[i].heading_path == own or len(passages[i].heading_path) < 2):
+            i += step
+        if 0 <= i < len(passages):
+            found.append(passages[i].heading_path[-1])
+    return tuple(found)
 
-    Question headings of the next-ranked passages come first, then the
-    document's other questions in order; none repeats the question asked or a
+
+def _related(hits, question: str, *, shown: int, neighbours: tuple[str, ...] = (),
+             candidates: tuple[str, ...]) -> tuple[str, ...]:
+    """Up to three document headings leading to passages not already shown.
+
+    The sections next to the best passage come first (what a reader turns to
+    next), then question headings of the next-ranked passages (near in meaning),
+    then the document's other questions; none repeats the question asked or a
     passage the patient already sees.
     """
     asked = fold(question).rstrip("?")
     shown_headings = {h for hit in hits[:shown] for h in hit.passage.heading_path}
     pool = [h for hit in hits[shown:] for h in reversed(hit.passage.heading_path) if h.endswith("?")]
     out: list[str] = []
-    for heading in pool + list(candidates):
+    for heading in [*neighbours, *pool, *candidates]:
         if len(out) == 3:
             break
         if heading not in out and heading not in shown_headings and fold(heading).rstrip("?") != asked:

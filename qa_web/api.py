@@ -10,7 +10,9 @@ and does not decide what an answer says: that is `qa.Assistant.ask`.
 
 
 import logging
-from typing import Any, Optional, Protocol
+from collections.abc import Sequence
+from functools import partial
+from typing import Annotated, Any, Optional, Protocol
 
 import anyio
 from fastapi import APIRouter, FastAPI, Request
@@ -23,13 +25,15 @@ logger = logging.getLogger(__name__)
 
 MIN_K, MAX_K, DEFAULT_K = 1, 10, 3
 #: Manifest fields reported by /api/health as they are; paths and hashes stay private.
+#: Earlier questions a request may send as context (the assistant reads the last few).
+MAX_HISTORY = 10
 HEALTH_MANIFEST_KEYS = ("passage_count", "built_at", "format_version")
 
 
 class AssistantLike(Protocol):
     manifest: dict
 
-    def ask(self, question: str, k: int = 3) -> Any: ...
+    def ask(self, question: str, k: int = 3, *, history: Sequence[str] = ()) -> Any: ...
 
 
 def manifest_summary(manifest: dict) -> dict:
@@ -65,6 +69,10 @@ def make_ask_request_model(max_chars: int) -> type[BaseModel]:
 
         question: str = Field(max_length=max_chars, description=f"The patient's question, at most {max_chars} characters.")
         k: int = Field(default=DEFAULT_K, ge=MIN_K, le=MAX_K, description="How many passages to quote (1 to 10).")
+        history: list[Annotated[str, Field(max_length=max_chars)]] = Field(
+            default_factory=list, max_length=MAX_HISTORY,
+            description="The patient's earlier questions in this conversation, oldest first (optional): "
+                        "a follow-up such as 'and how long does it last?' is read in their light.")
 
     return AskRequest
 
@@ -105,6 +113,9 @@ def _describe(errors: list[dict], max_chars: int) -> tuple[int, str, str]:
             messages.append("'question' is not valid text: it holds a lone UTF-16 surrogate (\\ud800 to \\udfff). Send it as UTF-8 text.")
         elif kind == "string_too_long":
             messages.append(f"'question' is too long: at most {max_chars} characters, please shorten it.")
+        elif field.startswith("history"):
+            messages.append(f"'history' must be a list of at most {MAX_HISTORY} earlier questions, "
+                            f"each a string of at most {max_chars} characters.")
         elif field == "k":
             messages.append(f"'k' must be a whole number from {MIN_K} to {MAX_K}.")
         elif field == "question":
@@ -139,7 +150,9 @@ def install_error_handlers(app: FastAPI, *, max_chars: int) -> None:
         return json_error(500, "internal_error", "Something went wrong on our side. Please try again or contact the clinic.")
 
 
-def build_router(assistant: AssistantLike, *, max_chars: int, gate: Gate) -> APIRouter:
+def build_router(assistant: AssistantLike, *, max_chars: int, gate: Gate, contact: dict | None = None) -> APIRouter:
+    """``contact``: the clinic's details (corpus/clinic.toml), added to every answer as ``clinic``
+    so the website can show whom to call beside a not-covered or urgent answer."""
     router = APIRouter(prefix="/api", tags=["FAQ"])
     AskRequest = make_ask_request_model(max_chars)
 
@@ -155,11 +168,12 @@ def build_router(assistant: AssistantLike, *, max_chars: int, gate: Gate) -> API
     )
     async def ask(body: AskRequest) -> dict:  # type: ignore[valid-type]
         """Returns `Answer.to_dict()`: message, quoted passages (best first), best_sentence,
-        confidence, abstained / urgent / emergency flags, related_questions and input_error."""
-        answer, admitted = await gate.run(assistant.ask, body.question, body.k)
+        confidence, abstained / urgent / emergency flags, related_questions and input_error,
+        plus `clinic` (name, phone, hours, website, emergency_number)."""
+        answer, admitted = await gate.run(partial(assistant.ask, body.question, body.k, history=body.history))
         if not admitted:
             return json_error(503, "busy", "The assistant is busy. Please retry in a few seconds.", headers={"Retry-After": "2"})
-        return answer.to_dict()
+        return {**answer.to_dict(), **({"clinic": contact} if contact else {})}
 
     @router.get("/health", summary="Readiness: model loaded and a summary of the index")
     def health() -> dict:

@@ -49,6 +49,10 @@ class Clinic:
     website: str
     emergency_number: str
 
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "phone": self.phone, "hours": self.hours, "website": self.website,
+                "emergency_number": self.emergency_number}
+
     @property
     def phone_href(self) -> str:
         """A tel: link: the leading + and the digits only."""

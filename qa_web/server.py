@@ -97,9 +97,8 @@ def create_app(assistant, settings: Settings | None = None, *, max_chars: int | 
     api.install_error_handlers(app, max_chars=max_chars)
     assistant = feedback_api.install(app, assistant, settings)  # only with --collect-feedback: /api/feedback, /admin/
     gate = api.Gate(settings.concurrency, settings.queue_size)
-    app.include_router(api.build_router(assistant, max_chars=max_chars, gate=gate))
-
     service = ui.ChatService(assistant, max_chars=max_chars)
+    app.include_router(api.build_router(assistant, max_chars=max_chars, gate=gate, contact=service.clinic.to_dict()))
     embed, chat = ui.build_blocks(service, compact=True), ui.build_blocks(service, compact=False)
     # The embed is mounted first: the chat at "/" would otherwise swallow /embed.
     _mount(app, embed, path=EMBED_PATH, settings=settings, footer=[], css=ui.CSS + ui.EMBED_CSS)

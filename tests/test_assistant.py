@@ -212,7 +212,8 @@ def test_two_questions_in_one_message_each_get_their_passage(assistant):
 
 def test_an_out_of_scope_question_after_a_story_is_still_declined(assistant):
     answer = assistant.ask(STORY + "Will the steroid affect my vaccinations or my flu jab?")
-    assert answer.abstained and answer.reason == "unknown_words"
+    # The rules' reason is still the unknown words; the learned coverage model agrees and decides.
+    assert answer.abstained and answer.debug["rule_scope"] == "unknown_words"
     assert {"vaccinations", "flu"} <= set(answer.debug["asked_unknown_words"])
 
 

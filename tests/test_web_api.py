@@ -108,6 +108,21 @@ def test_gradio_client_ask(web_server):
     assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/ask"]
 
 
+def test_history_lets_the_website_ask_a_follow_up(http):
+    follow_up = {"question": "which type is used for it"}
+    alone = ask(http, follow_up).json()
+    in_context = ask(http, {**follow_up, "history": ["can hip injections help osteoarthritis"]}).json()
+    assert alone["abstained"] and not in_context["abstained"]
+    assert "Hyaluronic Acid" in in_context["passages"][0]["text"]
+
+
+def test_answers_carry_the_clinics_contact_details(http):
+    answer = ask(http, {"question": "how much does it cost?"}).json()
+    assert answer["abstained"]
+    assert set(answer["clinic"]) == {"name", "phone", "hours", "website", "emergency_number"}
+    assert answer["clinic"]["phone"]
+
+
 # ------------------------------------------------------------- bad requests
 TOO_LONG = "why " * 300  # 1200 characters: over qa.MAX_QUESTION_CHARS (1000)
 MALFORMED = {
@@ -131,6 +146,10 @@ MALFORMED = {
     "extra field": b'{"question": "risks?", "debug": true}',
     "over-long question": json.dumps({"question": TOO_LONG}).encode(),
     "invalid utf-8": b'{"question": "\xff\xfe"}',
+    "history string": b'{"question": "and how long?", "history": "what are steroids"}',
+    "history numbers": b'{"question": "and how long?", "history": [1, 2]}',
+    "history too many": json.dumps({"question": "and?", "history": ["what is it?"] * 11}).encode(),
+    "history item too long": json.dumps({"question": "and?", "history": [TOO_LONG]}).encode(),
 }
 
 
