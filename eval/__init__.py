@@ -1,19 +1,24 @@
-"""Retrieval evaluation for the hip-injection FAQ assistant.
+"""Answer-quality evaluation for the hip-injection FAQ assistant (``python -m eval``).
 
-Run it with ``python -m eval --help``. The package is a thin shell over the
-``qa`` library: it asks every question of ``eval/questions.csv`` (or any CSV
-with the same columns), checks the returned passages against verbatim gold
-quotes and reports ranking, abstention, urgency and latency metrics.
+One job: ask labelled questions through the same ``qa`` API the app uses,
+check the returned passages against verbatim gold quotes, and report ranking,
+abstention, urgency and latency metrics. The sets are in ``eval/sets/``
+(labelled, trained on), ``eval/sealed/`` (blind, never trained on) and
+``eval/dialogues.csv``; docs/evaluation.md describes them.
 
 Modules, one job each:
 
-1. ``dataset``  - read and validate the questions CSV into ``Question`` values.
-2. ``matching`` - Markdown stripping, folding, "does this passage contain a quote".
-3. ``metrics``  - pure metric functions over IR-shaped dicts, flat keys.
-4. ``scoring``  - turns questions + assistant outcomes into those dicts.
-5. ``runner``   - the only module that talks to ``qa`` (lazily).
-6. ``report``   - pandas/matplotlib: CSV, Markdown, JSON and PNG artifacts.
-7. ``cli``      - argparse; translates errors into exit codes.
+1. ``dataset``   - read and validate a questions CSV into ``Question`` values.
+2. ``matching``  - Markdown stripping, folding, "does this passage contain a quote".
+3. ``outcome``   - plain records of one answer.
+4. ``metrics``   - pure metric functions over IR-shaped dicts, flat keys.
+5. ``scoring``   - turns questions + assistant outcomes into those dicts.
+6. ``runner``    - asks the questions and times ``ask()``.
+7. ``crossval``  - leave one set out for the learned decisions.
+8. ``dialogues`` - follow-up turns, alone and with history.
+9. ``report``    - pandas/matplotlib: CSV, Markdown, JSON and PNG artifacts.
+10. ``cli``      - argparse; translates errors into exit codes.
 
-Importing this package loads no model and does not import ``qa``.
+May import: ``qa`` only inside functions (tests/test_architecture.py), so
+importing ``eval`` loads no model; never ``qa_web`` or ``bench``.
 """

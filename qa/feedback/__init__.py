@@ -16,7 +16,11 @@ the guide could not answer and answers a patient marked unhelpful are kept:
    hashes and the login throttle; ``config`` — where and how long; ``cli`` —
    ``python -m qa feedback``.
 
-Nothing here imports a web framework (the page is ``qa_web.admin``); importing
-``qa.feedback`` loads nothing heavy. When collection is off none of this runs
-and nothing of a question is kept.
+One job: keep, review and turn into corpus rows what patients could not get
+answered. May import: SQLAlchemy, Alembic, scrubadub and the password hashers,
+and of ``qa`` only the core's plain parts (``qa.config``, ``qa.errors``,
+``qa.text``, ``qa.passages``; ``qa.corpus`` and ``qa.index_store`` lazily, for
+a rebuild). Nothing here imports a web framework (the page is ``qa_web.admin``,
+tests/test_architecture.py); importing ``qa.feedback`` loads nothing heavy.
+When collection is off none of this runs and nothing of a question is kept.
 """
