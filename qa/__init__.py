@@ -35,13 +35,13 @@ from .errors import CorpusError, IndexCorrupt, IndexNotFound, IndexStale, ModelN
 
 __all__ = [
     "Answer", "Assistant", "Hit", "preload_encoder", "Passage", "QuotedPassage", "RetrievalSettings", "retrieval_variants",
-    "MAX_QUESTION_CHARS", "QAError", "CorpusError", "IndexCorrupt", "IndexNotFound", "IndexStale", "ModelNotFound",
+    "MAX_QUESTION_CHARS", "HEADING_SEPARATOR", "QAError", "CorpusError", "IndexCorrupt", "IndexNotFound", "IndexStale", "ModelNotFound",
 ]
 
 _LAZY = {
     "Assistant": "assistant", "Answer": "answer", "QuotedPassage": "answer", "Passage": "passages",
     "Hit": "retriever", "RetrievalSettings": "retriever", "retrieval_variants": "retriever",
-    "preload_encoder": "encoder.embedder",
+    "preload_encoder": "encoder.embedder", "HEADING_SEPARATOR": "passages",
 }
 
 

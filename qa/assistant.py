@@ -294,7 +294,7 @@ def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, Sco
     """The rules' decisions, refined by the learned models when the index has them."""
     if decisions is None or reading.vector is None:
         return decide_urgency(reading.flags, None, 1.0), decide_scope(reading.rule_scope, None, 0.0), {}
-    p_urgent = decisions.urgency.probability(reading.vector, reading.urgency_cues)
+    p_urgent = decisions.urgency.probability(reading.vector, ())
     p_covered = decisions.coverage.probability(reading.vector, reading.coverage_cues)
     return (decide_urgency(reading.flags, p_urgent, decisions.urgency.threshold),
             decide_scope(reading.rule_scope, p_covered, decisions.coverage.threshold),

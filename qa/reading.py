@@ -16,7 +16,7 @@ import numpy as np
 from .decisions.message import split_questions
 from .decisions.not_covered import NotCoveredTerm, find_topic
 from .decisions.scope import ScopeDecision, decide
-from .decisions.signals import coverage_cues, urgency_cues
+from .decisions.signals import coverage_cues
 from .decisions.triage import Triage, WarningSign, triage
 from .retriever import Hit, Query, Retriever
 from .text import without_terms, words
@@ -32,7 +32,6 @@ class Reading:
     asked: tuple[str, ...]  # the separate questions it asks
     rule_scope: ScopeDecision  # the scope rules' decision
     topic: str  # a not-covered topic the clinic lists, or ""
-    urgency_cues: tuple[float, ...]
     coverage_cues: tuple[float, ...]
 
     @property
@@ -62,7 +61,6 @@ def read_message(question: str, *, searched: str, retriever: Retriever, warning_
                         rare_term_match=retriever.rare_term_match(query, hits), not_covered_topic=topic)
     return Reading(
         flags=flags, query=query, hits=hits, asked=split_questions(search_text), rule_scope=rule_scope, topic=topic,
-        urgency_cues=urgency_cues(question, flags, warning_signs),
         coverage_cues=coverage_cues([h.dense for h in hits], unknown_words=len(set(query.asked_unknown_words)),
                                     lexical=hits[0].lexical if hits else 0.0),
     )

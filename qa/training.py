@@ -4,7 +4,7 @@ The labelled sets (``eval/sets/*.csv``, or ``QA_TRAINING_DIR``) say of each
 message whether it is a red flag and whether the document covers it. Each
 message is read exactly as a patient's would be (``qa.reading``), and two
 logistic regressions are fitted on what the reading gives: the question's
-vector and the rules' cues. Each threshold is chosen on probabilities from
+vector (and, for coverage, named retrieval cues). Each threshold is chosen on probabilities from
 models that did not see the message's own set (leave one set out), so the cut
 is set where new wordings land, not where training messages do.
 
@@ -131,12 +131,12 @@ def fit_decisions(messages: Sequence[LabelledMessage], readings: Sequence[Readin
     sources = [m.source for m in messages]
     models = {}
     for name, cues, labels, cue_names, miss_cost, forced in (
-        ("urgency", [r.urgency_cues for r in readings], [m.urgent for m in messages], URGENCY_CUES, URGENT_MISS_COST,
+        ("urgency", [() for _ in readings], [m.urgent for m in messages], URGENCY_CUES, URGENT_MISS_COST,
          [1.0 if r.flags.urgent else None for r in readings]),  # the rules' urgent stays urgent
         ("coverage", [r.coverage_cues for r in readings], [m.covered for m in messages], COVERAGE_CUES, COVERED_MISS_COST,
          [0.0 if r.rule_scope.reason in EXACT_SCOPE_REASONS else None for r in readings]),  # exact refusals stay
     ):
-        x_cues = np.array(cues, dtype=np.float64)
+        x_cues = np.array(cues, dtype=np.float64).reshape(len(readings), len(cue_names))
         oof = _oof_probabilities(vectors, x_cues, labels, sources, cue_names=cue_names)
         combined = [f if f is not None else p for f, p in zip(forced, oof)]
         threshold = pick_threshold(combined, labels, miss_cost=miss_cost)

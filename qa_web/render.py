@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from qa.passages import HEADING_SEPARATOR
+from qa import HEADING_SEPARATOR  # how Answer.to_dict() joins a heading path
 
 from .clinic import Clinic
 

@@ -119,7 +119,6 @@ RULES = (
 #: Real files that break a rule today, with what they import. Each is reported to the
 #: team, not allowed for good: its case is a strict xfail.
 KNOWN_VIOLATIONS = {
-    ("web-uses-the-front-door", "qa_web/render.py"): "imports qa.passages.HEADING_SEPARATOR, a constant of the core",
 }
 
 

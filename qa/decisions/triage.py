@@ -157,22 +157,6 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
                   denied=tuple(denied))
 
 
-#: Names of :func:`wording_cues`, in order (recorded with a learned model).
-WORDING_CUES = ("speaks_of_self", "asks_about_signs", "asks_ahead", "long_past", "happening_now", "avoiding",
-                "negation", "sign_word")
-
-
-def wording_cues(message: str, signs: tuple[WarningSign, ...]) -> tuple[bool, ...]:
-    """How the message is worded, as the rules above read it: whether it speaks
-    of the writer, asks about signs, looks ahead, talks of the long past or of
-    now, of avoiding something, has a negation, or holds any warning-sign word.
-    The learned urgency model weighs these beside the message's meaning."""
-    text = _normalise(message)
-    return (bool(_PERSONAL.search(text)), bool(_INFORMATIONAL.search(text)), bool(_PROSPECTIVE.search(text)),
-            bool(_LONG_PAST.search(text)), bool(_NOW.search(text)), bool(_AVOIDING.search(text)),
-            bool(_NEGATION.search(text)), any(True for sign in signs for _ in term_spans(text, sign.term, plural=True)))
-
-
 def _describes_now(text: str, start: int, end: int) -> bool:
     """Is the sign at ``text[start:end]`` something happening now, not history,
     a comparison ("worse than") or a verb ("numb the skin")?"""
