@@ -28,7 +28,7 @@ CORPUS_DIR = REPO / "corpus"
 ANSWER_TYPES = {
     "question": str, "message": str, "passages": list, "best_sentence": str, "confidence": float,
     "abstained": bool, "urgent": bool, "emergency": bool, "related_questions": list,
-    "input_error": (str, type(None)), "reason": str, "answer_id": str,
+    "input_error": (str, type(None)), "reason": str, "answer_id": str, "uncovered_parts": list,
 }
 PASSAGE_TYPES = {
     "id": str, "heading_path": str, "source": str, "start": int, "end": int,
