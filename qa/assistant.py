@@ -36,6 +36,7 @@ from .passages import ChunkingSettings, Passage
 from .decisions.followup import in_context, leans_on_previous
 from .decisions.policy import Urgency, decide_scope, decide_urgency
 from .decisions.scope import ScopeDecision
+from .decisions.signals import COVERAGE_CUES, URGENCY_CUES
 from .reading import Reading, read_message
 from .training import (DECISIONS_FILE, READ_THREADS, Decisions, LabelledMessage, fit_decisions, train_into,
                        training_dir, training_fingerprint)
@@ -418,9 +419,14 @@ def _read_decisions(index: Index) -> Decisions | None:
     if not (index.manifest.get("decisions") and path.is_file()):
         return None
     try:
-        return Decisions.from_json(json.loads(path.read_text(encoding="utf-8")))
+        decisions = Decisions.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexCorrupt(f"The learned decisions in {index.folder} cannot be read ({exc}): run `python -m qa build`.") from exc
+    for model, cues in ((decisions.urgency, URGENCY_CUES), (decisions.coverage, COVERAGE_CUES)):
+        if model.cues != cues or len(model.weights) != index.dense.d + len(cues):
+            raise IndexStale(f"The learned decisions in {index.folder} read other features than this code: "
+                             "run `python -m qa build`.")
+    return decisions
 
 
 def _first_of_each(rankings: list[list[Hit]], overall: list[Hit]) -> list[Hit]:

@@ -38,7 +38,7 @@ from .reading import Reading
 log = logging.getLogger("qa.training")
 ENV_TRAINING_DIR = "QA_TRAINING_DIR"
 DECISIONS_FILE = "decisions.json"
-DECISIONS_FORMAT = 1
+DECISIONS_FORMAT = 2  # 2: urgency reads the vector alone
 #: Labelled messages read at once while training, so the encoder can batch them.
 READ_THREADS = 8
 #: A missed red flag costs as much as this many false alarms when the urgency cut is chosen.
@@ -96,10 +96,13 @@ def read_labelled(folder: Path) -> list[LabelledMessage]:
 
 def training_fingerprint(folder: Path, corpus_dir: Path) -> dict:
     """sha256 of each labelled set and of the corpus tables (glossary, warning signs,
-    alternate questions...) that a reading depends on; ``sets`` is empty when there is nothing to learn from."""
+    alternate questions...) that a reading depends on, and the features the code
+    reads (so a model fitted for other features is stale, not misread); ``sets``
+    is empty when there is nothing to learn from."""
     sets = sorted(folder.glob("*.csv")) if folder.is_dir() else []
     digest = lambda path: hashlib.sha256(path.read_bytes()).hexdigest()  # noqa: E731
-    return {"sets": [{"name": p.name, "sha256": digest(p)} for p in sets],
+    return {"features": {"format": DECISIONS_FORMAT, "urgency": list(URGENCY_CUES), "coverage": list(COVERAGE_CUES)},
+            "sets": [{"name": p.name, "sha256": digest(p)} for p in sets],
             "tables": [{"name": p.name, "sha256": digest(p)} for p in sorted(corpus_dir.glob("*.csv"))]}
 
 

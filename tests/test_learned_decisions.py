@@ -152,3 +152,17 @@ def test_learned_models_score_every_answer(assistant):
     answer = assistant.ask("what is a hip injection?")
     assert 0.0 <= answer.debug["p_urgent"] <= 1.0 and 0.0 <= answer.debug["p_covered"] <= 1.0
     assert not answer.urgent and not answer.abstained
+
+
+def test_models_fitted_for_other_features_are_stale_not_misread(built_index_dir, tmp_path, monkeypatch):
+    import shutil
+
+    import qa.assistant
+    from qa import Assistant, IndexStale
+    from helpers_reliability import CORPUS_DIR
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(built_index_dir, index_dir, symlinks=True)
+    monkeypatch.setattr(qa.assistant, "COVERAGE_CUES", ("best_cosine", "a_cue_this_index_never_saw"))
+    with pytest.raises(IndexStale, match="other features"):
+        Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never")
