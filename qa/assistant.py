@@ -12,7 +12,6 @@ parts together; the logic lives in the modules it calls.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -36,10 +35,9 @@ from .passages import ChunkingSettings, Passage
 from .decisions.followup import in_context, leans_on_previous
 from .decisions.policy import Urgency, decide_scope, decide_urgency
 from .decisions.scope import ScopeDecision
-from .decisions.signals import COVERAGE_CUES, URGENCY_CUES
 from .reading import Reading, read_message
-from .training import (DECISIONS_FILE, READ_THREADS, Decisions, LabelledMessage, fit_decisions, train_into,
-                       training_dir, training_fingerprint)
+from .training import (DECISIONS_FILE, READ_THREADS, Decisions, LabelledMessage, fit_decisions, fit_labelled,
+                       load_decisions, save_decisions, training_dir, training_fingerprint)
 from .retriever import Hit, RetrievalSettings, Retriever, document_words
 from .decisions.function_words import FUNCTION_WORDS
 from .spelling import build_corrector, wordpiece_dictionary
@@ -79,6 +77,7 @@ class Assistant:
         self._cache: OrderedDict[tuple, answers.Answer] = OrderedDict()
         self._lock = threading.Lock()
         self._next_refresh = time.monotonic() + REFRESH_SECONDS
+        self._decisions_stamp = _decisions_stamp(paths)
 
     # ----------------------------------------------------------------- loading
     @classmethod
@@ -135,7 +134,8 @@ class Assistant:
         """Same model, corpus files and settings over another (e.g. synthetic)
         index held in memory; it never switches to the index on disk."""
         return Assistant(paths=self.paths, embedder=self.embedder,
-                         loaded=_prepare(index, self.embedder, self.paths.corpus_dir, self.settings),
+                         loaded=replace(_prepare(index, self.embedder, self.paths.corpus_dir, self.settings),
+                                        decisions=self._loaded.decisions),
                          settings=self.settings, auto_refresh=False)
 
     def refresh(self) -> bool:
@@ -148,7 +148,8 @@ class Assistant:
             folder = current_folder(self.paths.index_dir)
         except QAError:
             return False
-        if folder == self._loaded.index.folder:
+        stamp = _decisions_stamp(self.paths)
+        if folder == self._loaded.index.folder and stamp == self._decisions_stamp:
             return False
         try:
             index = load_index(self.paths.index_dir, dimension=self.embedder.dimension)
@@ -156,6 +157,14 @@ class Assistant:
         except QAError as exc:
             log.warning("New index not used, still answering from the previous one: %s", exc)
             return False
+        try:
+            loaded = replace(loaded, decisions=load_decisions(self.paths.index_dir / DECISIONS_FILE,
+                                                              inputs=_decision_inputs(index, self.paths)))
+        except QAError as exc:  # a build refits them right after the index: keep the current ones meanwhile
+            log.warning("Learned decisions not refreshed yet (%s); keeping the current ones.", exc)
+            loaded = replace(loaded, decisions=self._loaded.decisions)
+            stamp = None  # look again at the next refresh
+        self._decisions_stamp = stamp
         with self._lock:
             self._loaded = loaded  # one assignment: a question sees the old or the new index, never a mix
             self._cache.clear()
@@ -303,16 +312,56 @@ def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, Sco
 
 
 def build(files: list[CorpusFile], embedder: Embedder, paths: Paths, *, progress: bool = False) -> Path:
-    """Build the index and fit the learned decisions into it (``python -m qa build``); return its folder."""
-    training = training_dir()
-    fingerprint = training_fingerprint(training, paths.corpus_dir)
+    """Build the index, then fit the learned decisions over it (``python -m qa build``); return the index folder."""
+    folder = build_index(files, embedder, paths.index_dir, chunking=ChunkingSettings(), progress=progress,
+                         alternates=load_alternates(paths.corpus_dir))
+    _fit_and_save(load_index(paths.index_dir, dimension=embedder.dimension), embedder, paths)
+    return folder
 
-    def fit(index: Index, folder: Path) -> dict:
-        loaded = _prepare(index, embedder, paths.corpus_dir, RetrievalSettings())  # rules only, for reading
-        return train_into(folder, _training_reader(loaded, embedder, paths), training=training, fingerprint=fingerprint)
 
-    return build_index(files, embedder, paths.index_dir, chunking=ChunkingSettings(), progress=progress,
-                       inputs={"decision_inputs": fingerprint}, extras=fit, alternates=load_alternates(paths.corpus_dir))
+def _decision_inputs(index: Index, paths: Paths) -> dict:
+    """The fingerprint the decisions must have been fitted on to serve with this index."""
+    manifest = index.manifest
+    over = {key: manifest.get(key) for key in ("format_version", "corpus", "chunking", "alternate_questions")}
+    over["model"] = (manifest.get("model") or {}).get("fingerprint")
+    return training_fingerprint(training_dir(), paths.corpus_dir, index=over)
+
+
+def _fit_and_save(index: Index, embedder: Embedder, paths: Paths) -> Decisions | None:
+    """Fit the decisions over ``index`` from the labelled sets and save them beside it."""
+    loaded = _prepare(index, embedder, paths.corpus_dir, RetrievalSettings())  # the rules alone, for reading
+    decisions, messages = fit_labelled(_training_reader(loaded, embedder, paths), training_dir())
+    try:
+        save_decisions(paths.index_dir / DECISIONS_FILE, decisions, inputs=_decision_inputs(index, paths),
+                       messages=messages)
+    except OSError as exc:  # a read-only index folder: answer with what was fitted, say so once
+        log.warning("Cannot save the learned decisions in %s (%s); they are refitted at each start.",
+                    paths.index_dir, exc.strerror or exc)
+    return decisions
+
+
+def _decisions_for(index: Index, embedder: Embedder, paths: Paths, rebuild: str) -> Decisions | None:
+    """The saved decisions for ``index``, refitted when missing, stale or damaged (unless ``rebuild="never"``)."""
+    try:
+        if rebuild != "always":
+            return load_decisions(paths.index_dir / DECISIONS_FILE, inputs=_decision_inputs(index, paths))
+    except (IndexNotFound, IndexStale, IndexCorrupt) as exc:
+        if rebuild == "never":
+            if isinstance(exc, IndexNotFound):
+                log.warning("%s Until then the decisions use the rules alone.", exc)
+                return None
+            raise
+        log.warning("%s Fitting them now.", exc)
+    return _fit_and_save(index, embedder, paths)
+
+
+def _decisions_stamp(paths: Paths) -> tuple[int, int] | None:
+    """When the decisions file last changed, so a serving assistant notices a refit."""
+    try:
+        stat = (paths.index_dir / DECISIONS_FILE).stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 def _training_reader(loaded: _Loaded, embedder: Embedder, paths: Paths) -> Callable[[str], Reading]:
@@ -348,15 +397,14 @@ def _load_or_build(files: list[CorpusFile], embedder: Embedder, paths: Paths, re
     is checked against the encoder once both are ready.
     """
     index_dir = paths.index_dir
-    expected = expected_manifest(files, embedder, ChunkingSettings(),
-                                 inputs={"decision_inputs": training_fingerprint(training_dir(), paths.corpus_dir)})
+    expected = expected_manifest(files, embedder, ChunkingSettings(), load_alternates(paths.corpus_dir))
     if rebuild != "always":
         try:
             loaded = prepare(load_index(index_dir, expected=expected))
             if loaded.index.dense.d != embedder.dimension:  # waits for the encoder
                 raise IndexStale(f"The index in {index_dir} holds {loaded.index.dense.d}-dimensional vectors but "
                                  f"the model makes {embedder.dimension}: run `python -m qa build`.")
-            return loaded
+            return replace(loaded, decisions=_decisions_for(loaded.index, embedder, paths, rebuild))
         except (IndexNotFound, IndexStale, IndexCorrupt) as exc:
             if rebuild == "never":
                 raise
@@ -368,7 +416,8 @@ def _load_or_build(files: list[CorpusFile], embedder: Embedder, paths: Paths, re
             f"Cannot write the index to {index_dir} ({exc.strerror or exc}): make it writable "
             "or set QA_INDEX_DIR to a writable folder."
         ) from exc
-    return prepare(load_index(index_dir, expected=expected, dimension=embedder.dimension))
+    loaded = prepare(load_index(index_dir, expected=expected, dimension=embedder.dimension))
+    return replace(loaded, decisions=_decisions_for(loaded.index, embedder, paths, "auto"))
 
 
 def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: RetrievalSettings) -> _Loaded:
@@ -394,7 +443,6 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
         retriever=Retriever(index, embedder, glossary, corrector, settings, known_words=known_words),
         guidance=answers.find_guidance(index.passages),
         question_headings=_question_headings(index.passages),
-        decisions=_read_decisions(index),
     )
     embedder.model  # waits for the encoder (loading since Assistant.load began), not on the first patient's question
     set_search_threads(torch_threads())
@@ -411,22 +459,6 @@ def _earlier_questions(history: object) -> list[str]:
         return []
     kept = [clean_question(h[:MAX_QUESTION_CHARS]) for h in history[-HISTORY_TURNS:] if isinstance(h, str)]
     return [h for h in kept if h]
-
-
-def _read_decisions(index: Index) -> Decisions | None:
-    """The learned models the index was built with; the manifest has checked their checksum."""
-    path = index.folder / DECISIONS_FILE
-    if not (index.manifest.get("decisions") and path.is_file()):
-        return None
-    try:
-        decisions = Decisions.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexCorrupt(f"The learned decisions in {index.folder} cannot be read ({exc}): run `python -m qa build`.") from exc
-    for model, cues in ((decisions.urgency, URGENCY_CUES), (decisions.coverage, COVERAGE_CUES)):
-        if model.cues != cues or len(model.weights) != index.dense.d + len(cues):
-            raise IndexStale(f"The learned decisions in {index.folder} read other features than this code: "
-                             "run `python -m qa build`.")
-    return decisions
 
 
 def _first_of_each(rankings: list[list[Hit]], overall: list[Hit]) -> list[Hit]:

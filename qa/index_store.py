@@ -20,7 +20,6 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -61,15 +60,15 @@ def lexical_document(passage: Passage) -> list[str]:
 
 
 def expected_manifest(files: list[CorpusFile], embedder: Embedder, chunking: ChunkingSettings,
-                      *, inputs: dict | None = None) -> dict:
-    """The fields that must match for an index to be current; ``inputs``: more of
-    them from the caller (the fingerprint of what the learned decisions were fitted on)."""
+                      alternates: tuple[Alternate, ...] = ()) -> dict:
+    """The fields that must match for an index to be current."""
+    rows = json.dumps([[a.question, a.quote] for a in alternates], ensure_ascii=False).encode()
     return {
         "format_version": FORMAT_VERSION,
         "model": {"name": embedder.name, "fingerprint": embedder.fingerprint},
         "chunking": dataclasses.asdict(chunking),
         "corpus": [{"name": f.name, "sha256": f.sha256} for f in files],
-        **(inputs or {}),
+        "alternate_questions": hashlib.sha256(rows).hexdigest(),
     }
 
 
@@ -91,17 +90,11 @@ def build_index(
     *,
     chunking: ChunkingSettings = ChunkingSettings(),
     progress: bool = False,
-    inputs: dict | None = None,
-    extras: Callable[[Index, Path], dict] | None = None,
     alternates: tuple[Alternate, ...] = (),
 ) -> Path:
     """Build a new index from the corpus and make it current; return its folder.
 
-    ``inputs``: identity fields for the manifest (see ``expected_manifest``).
     ``alternates``: the clinic's alternate questions, embedded as extra views.
-    ``extras(index, folder)``: called with the finished index in memory before the
-    manifest is written; it may write more files into ``folder`` (checksummed
-    with the rest) and returns manifest fields (the learned decisions use it).
     """
     passages = build_passages(files, settings=chunking)
     views = passage_views(passages) + alternate_views(passages, alternates)
@@ -113,14 +106,10 @@ def build_index(
         vectors = embedder.encode([v.text for v in views], progress=progress)
         _write_jsonl(tmp / "passages.jsonl", (dataclasses.asdict(p) for p in passages))
         _write_jsonl(tmp / "views.jsonl", (dataclasses.asdict(v) for v in views))
-        dense = make_index(vectors)
-        faiss.write_index(dense, str(tmp / "dense.faiss"))
-        lexical = LexicalIndex.build([lexical_document(p) for p in passages])
-        lexical.save(tmp / "bm25")
-        added = extras(Index(tmp, {}, tuple(passages), tuple(views), dense, lexical), tmp) if extras else {}
+        faiss.write_index(make_index(vectors), str(tmp / "dense.faiss"))
+        LexicalIndex.build([lexical_document(p) for p in passages]).save(tmp / "bm25")
         manifest = {
-            **expected_manifest(files, embedder, chunking, inputs=inputs),
-            **added,
+            **expected_manifest(files, embedder, chunking, alternates),
             "model": {
                 "name": embedder.name,
                 "fingerprint": embedder.fingerprint,

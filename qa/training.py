@@ -8,11 +8,12 @@ vector (and, for coverage, named retrieval cues). Each threshold is chosen on pr
 models that did not see the message's own set (leave one set out), so the cut
 is set where new wordings land, not where training messages do.
 
-``fit_decisions`` is pure over the readings; ``read_labelled`` and
-``training_fingerprint`` are the thin I/O. The result is written as
-``decisions.json`` inside the index build folder, checksummed in its manifest,
-and rebuilt by ``python -m qa build`` whenever a labelled set or a corpus
-table changes (the fingerprint is part of the manifest's staleness check).
+``fit_decisions`` is pure over the readings; ``read_labelled``,
+``save_decisions`` and ``load_decisions`` are the thin I/O. The models are one
+artifact, ``<index dir>/decisions.json`` (plain JSON numbers, never a pickle):
+written aside and swapped in whole, with a checksum and the fingerprint of
+everything they were fitted from; ``python -m qa build`` refits them, and a
+load refits them when a labelled set, a table, the corpus or the model changed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .clinic_tables import read_table
+from .errors import IndexCorrupt, IndexNotFound, IndexStale
 from .config import PROJECT_ROOT
 from .decisions.learned import LinearModel, fit_model, pick_threshold
 from .decisions.policy import EXACT_SCOPE_REASONS
@@ -94,14 +97,16 @@ def read_labelled(folder: Path) -> list[LabelledMessage]:
     return rows
 
 
-def training_fingerprint(folder: Path, corpus_dir: Path) -> dict:
-    """sha256 of each labelled set and of the corpus tables (glossary, warning signs,
-    alternate questions...) that a reading depends on, and the features the code
-    reads (so a model fitted for other features is stale, not misread); ``sets``
-    is empty when there is nothing to learn from."""
+def training_fingerprint(folder: Path, corpus_dir: Path, *, index: dict) -> dict:
+    """What the decisions are fitted from: each labelled set and corpus table
+    (glossary, warning signs, alternate questions...) by sha256, the index they
+    read over (``index``: its model, corpus and chunking, as its manifest says),
+    and the features the code reads, so a model fitted for other features is
+    stale, not misread. ``sets`` is empty when there is nothing to learn from."""
     sets = sorted(folder.glob("*.csv")) if folder.is_dir() else []
     digest = lambda path: hashlib.sha256(path.read_bytes()).hexdigest()  # noqa: E731
     return {"features": {"format": DECISIONS_FORMAT, "urgency": list(URGENCY_CUES), "coverage": list(COVERAGE_CUES)},
+            "index": index,
             "sets": [{"name": p.name, "sha256": digest(p)} for p in sets],
             "tables": [{"name": p.name, "sha256": digest(p)} for p in sorted(corpus_dir.glob("*.csv"))]}
 
@@ -147,22 +152,52 @@ def fit_decisions(messages: Sequence[LabelledMessage], readings: Sequence[Readin
     return Decisions(models["urgency"], models["coverage"])
 
 
-def train_into(folder: Path, read: Callable[[str], Reading], *, training: Path, fingerprint: dict) -> dict:
-    """Read every labelled message, fit, and write ``decisions.json`` into a build ``folder``.
-
-    Returns the manifest fields that record what the models were fitted from.
-    Nothing to learn from (no sets) writes no file: the rules then decide alone.
-    """
-    if not fingerprint["sets"]:
+def fit_labelled(read: Callable[[str], Reading], training: Path) -> tuple[Decisions | None, int]:
+    """Read every labelled message in ``training`` and fit; ``(None, 0)`` when there are no sets."""
+    messages = read_labelled(training) if training.is_dir() else []
+    if not messages:
         log.warning("No labelled question sets in %s: the decisions use the rules alone.", training)
-        return {"decisions": None}
-    messages = read_labelled(training)
+        return None, 0
     # Read concurrently: the encoder batches questions that arrive together (qa/encoder/batching.py).
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
         readings = list(pool.map(read, [m.question for m in messages]))
     kept = [(m, r) for m, r in zip(messages, readings) if r.vector is not None]
-    decisions = fit_decisions([m for m, _ in kept], [r for _, r in kept])
-    (folder / DECISIONS_FILE).write_text(json.dumps(decisions.to_json()), encoding="utf-8")
-    return {"decisions": {"file": DECISIONS_FILE, "messages": len(kept), "inputs": fingerprint,
-                          "urgency_threshold": decisions.urgency.threshold,
-                          "coverage_threshold": decisions.coverage.threshold}}
+    return fit_decisions([m for m, _ in kept], [r for _, r in kept]), len(kept)
+
+
+def save_decisions(path: Path, decisions: Decisions | None, *, inputs: dict, messages: int) -> None:
+    """Write the models with the fingerprint of their inputs and a checksum, aside then swapped in whole."""
+    payload = {"inputs": inputs, "messages": messages, "models": decisions.to_json() if decisions else None}
+    body = json.dumps(payload, sort_keys=True)
+    text = json.dumps({"sha256": hashlib.sha256(body.encode()).hexdigest(), "payload": payload}, sort_keys=True)
+    tmp = path.with_name(f".{path.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)  # atomic: a reader sees the old file or the new one
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_decisions(path: Path, *, inputs: dict) -> Decisions | None:
+    """The saved models; ``IndexStale`` when fitted on other inputs, ``IndexCorrupt`` when damaged,
+    ``IndexNotFound`` when there is no file; None when fitted with no labelled sets."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexNotFound(f"No learned decisions in {path.parent}: run `python -m qa build`.") from None
+    except (OSError, ValueError) as exc:
+        raise IndexCorrupt(f"{path} is unreadable: run `python -m qa build`.") from exc
+    payload = data.get("payload") if isinstance(data, dict) else None
+    body = json.dumps(payload, sort_keys=True)
+    if not isinstance(payload, dict) or hashlib.sha256(body.encode()).hexdigest() != data.get("sha256"):
+        raise IndexCorrupt(f"{path} is damaged (its checksum does not match): run `python -m qa build`.")
+    if payload.get("inputs") != inputs:
+        raise IndexStale(f"The learned decisions in {path} were fitted on other inputs (labelled sets, tables, "
+                         "corpus, model or features): run `python -m qa build`.")
+    try:
+        return Decisions.from_json(payload["models"]) if payload.get("models") else None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IndexCorrupt(f"{path} holds malformed models ({exc}): run `python -m qa build`.") from exc

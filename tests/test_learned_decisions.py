@@ -84,56 +84,56 @@ def test_scope_policy(rule, probability, expected):
 # ------------------------------------------------------------- the artifact
 
 
-def test_the_index_holds_the_fitted_models_checksummed_with_their_inputs(built_index_dir):
-    from qa.index_store import current_folder
-
-    folder = current_folder(built_index_dir)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    assert "decisions.json" in manifest["files"]
-    recorded = {s["name"] for s in manifest["decision_inputs"]["sets"]}
+def test_the_models_are_saved_beside_the_index_with_their_inputs_and_a_checksum(built_index_dir):
+    data = json.loads((built_index_dir / "decisions.json").read_text())
+    payload = data["payload"]
+    recorded = {s["name"] for s in payload["inputs"]["sets"]}
     assert "questions.csv" in recorded and "train_urgency.csv" in recorded
-    assert manifest["decisions"]["messages"] > 1000
-    data = json.loads((folder / "decisions.json").read_text())
-    assert 0 < data["urgency"]["threshold"] < 1 and 0 < data["coverage"]["threshold"] < 1
-    assert len(data["urgency"]["weights"]) == 384 + len(data["urgency"]["cues"])
+    assert payload["inputs"]["index"]["model"] and payload["inputs"]["features"]["coverage"]
+    assert payload["messages"] > 1000
+    models = payload["models"]
+    assert 0 < models["urgency"]["threshold"] < 1 and 0 < models["coverage"]["threshold"] < 1
+    assert len(models["urgency"]["weights"]) == 384 + len(models["urgency"]["cues"])
 
 
-def test_a_changed_labelled_set_makes_the_index_stale_and_a_load_rebuilds_it(built_index_dir, tmp_path, monkeypatch):
+def _copy(built_index_dir, tmp_path):
+    import shutil
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(built_index_dir, index_dir, symlinks=True)
+    return index_dir
+
+
+def test_a_changed_labelled_set_makes_the_models_stale_and_a_load_refits_them(built_index_dir, tmp_path, monkeypatch):
     import shutil
 
     from qa import Assistant, IndexStale
     from helpers_reliability import CORPUS_DIR, REPO
 
-    TRAINING_DIR = REPO / "eval" / "sets"
-
     training = tmp_path / "sets"
-    shutil.copytree(TRAINING_DIR, training)
-    index_dir = tmp_path / "index"
-    shutil.copytree(built_index_dir, index_dir, symlinks=True)
+    shutil.copytree(REPO / "eval" / "sets", training)
+    index_dir = _copy(built_index_dir, tmp_path)
     monkeypatch.setenv("QA_TRAINING_DIR", str(training))
     Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never")  # same sets: current
     with (training / "questions.csv").open("a", encoding="utf-8") as handle:
         handle.write('extra-1,"my hip is on fire and pouring pus",red_flag,When to Seek Medical Attention\n')
-    with pytest.raises(IndexStale, match="decision_inputs"):
+    with pytest.raises(IndexStale, match="other inputs"):
         Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never")
-    rebuilt = Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir)
-    assert rebuilt.manifest["decisions"]["messages"] == json.loads(
-        (built_index_dir / "current" / "manifest.json").read_text())["decisions"]["messages"] + 1
+    Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir)  # auto: refits and saves
+    before = json.loads((built_index_dir / "decisions.json").read_text())["payload"]["messages"]
+    assert json.loads((index_dir / "decisions.json").read_text())["payload"]["messages"] == before + 1
 
 
 def test_a_tampered_model_file_is_refused_not_loaded(built_index_dir, tmp_path):
-    import shutil
-
     from qa import Assistant, IndexCorrupt
     from helpers_reliability import CORPUS_DIR
 
-    index_dir = tmp_path / "index"
-    shutil.copytree(built_index_dir, index_dir, symlinks=True)
-    path = index_dir / "current" / "decisions.json"
+    index_dir = _copy(built_index_dir, tmp_path)
+    path = index_dir / "decisions.json"
     data = json.loads(path.read_text())
-    data["urgency"]["threshold"] = 0.999  # a quiet change that would silence warnings
+    data["payload"]["models"]["urgency"]["threshold"] = 0.999  # a quiet change that would silence warnings
     path.write_text(json.dumps(data))
-    with pytest.raises(IndexCorrupt, match="decisions.json"):
+    with pytest.raises(IndexCorrupt, match="checksum"):
         Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never")
 
 
@@ -143,7 +143,7 @@ def test_without_labelled_sets_the_rules_decide_alone(tmp_path, monkeypatch):
 
     monkeypatch.setenv("QA_TRAINING_DIR", str(tmp_path / "no-sets"))
     assistant = Assistant.load(corpus_dir=CORPUS_DIR, index_dir=tmp_path / "index")
-    assert assistant.manifest["decisions"] is None
+    assert json.loads((tmp_path / "index" / "decisions.json").read_text())["payload"]["models"] is None
     answer = assistant.ask("I have a fever and pus where they injected")
     assert answer.urgent and "p_urgent" not in answer.debug
 
@@ -155,14 +155,30 @@ def test_learned_models_score_every_answer(assistant):
 
 
 def test_models_fitted_for_other_features_are_stale_not_misread(built_index_dir, tmp_path, monkeypatch):
-    import shutil
-
-    import qa.assistant
+    import qa.training
     from qa import Assistant, IndexStale
     from helpers_reliability import CORPUS_DIR
 
-    index_dir = tmp_path / "index"
-    shutil.copytree(built_index_dir, index_dir, symlinks=True)
-    monkeypatch.setattr(qa.assistant, "COVERAGE_CUES", ("best_cosine", "a_cue_this_index_never_saw"))
-    with pytest.raises(IndexStale, match="other features"):
+    index_dir = _copy(built_index_dir, tmp_path)
+    monkeypatch.setattr(qa.training, "COVERAGE_CUES", ("best_cosine", "a_cue_this_index_never_saw"))
+    with pytest.raises(IndexStale, match="other inputs"):
         Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never")
+
+
+def test_a_serving_assistant_picks_up_refitted_models(built_index_dir, tmp_path):
+    import os
+
+    from qa import Assistant
+    from helpers_reliability import CORPUS_DIR
+
+    index_dir = _copy(built_index_dir, tmp_path)
+    serving = Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never")
+    path = index_dir / "decisions.json"
+    data = json.loads(path.read_text())
+    data["payload"]["models"] = None  # a refit with no labelled sets, as save_decisions writes it
+    from qa.training import save_decisions
+
+    save_decisions(path, None, inputs=data["payload"]["inputs"], messages=0)
+    os.utime(path, ns=(1, 1))  # a different stamp even on a coarse clock
+    assert serving.refresh()
+    assert "p_urgent" not in serving.ask("what is a hip injection?").debug
