@@ -160,10 +160,9 @@ class Assistant:
         try:
             loaded = replace(loaded, decisions=load_decisions(self.paths.index_dir / DECISIONS_FILE,
                                                               inputs=_decision_inputs(index, self.paths)))
-        except QAError as exc:  # a build refits them right after the index: keep the current ones meanwhile
-            log.warning("Learned decisions not refreshed yet (%s); keeping the current ones.", exc)
+        except QAError as exc:  # a build refits them right after the index: keep the current ones until the file changes
+            log.warning("Learned decisions not refreshed (%s); keeping the current ones.", exc)
             loaded = replace(loaded, decisions=self._loaded.decisions)
-            stamp = None  # look again at the next refresh
         self._decisions_stamp = stamp
         with self._lock:
             self._loaded = loaded  # one assignment: a question sees the old or the new index, never a mix
@@ -347,10 +346,10 @@ def _decisions_for(index: Index, embedder: Embedder, paths: Paths, rebuild: str)
             return load_decisions(paths.index_dir / DECISIONS_FILE, inputs=_decision_inputs(index, paths))
     except (IndexNotFound, IndexStale, IndexCorrupt) as exc:
         if rebuild == "never":
-            if isinstance(exc, IndexNotFound):
-                log.warning("%s Until then the decisions use the rules alone.", exc)
-                return None
-            raise
+            if isinstance(exc, IndexCorrupt):
+                raise
+            log.warning("%s Until then the decisions use the rules alone.", exc)
+            return None
         log.warning("%s Fitting them now.", exc)
     return _fit_and_save(index, embedder, paths)
 

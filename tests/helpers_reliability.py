@@ -176,7 +176,13 @@ def check_answer(answer, corpus: dict[str, str]) -> dict:
 
 
 def reference_answers(assistant, questions=REFERENCE_QUESTIONS, *, k: int = 3) -> dict[str, dict]:
-    return {q: assistant.ask(q, k=k).to_dict() for q in questions}
+    """Answers to compare across a crash, a rebuild or a reload; the random answer_id
+    (a fresh one per answer, for feedback) is left out."""
+    return {q: without_answer_id(assistant.ask(q, k=k).to_dict()) for q in questions}
+
+
+def without_answer_id(answer: dict) -> dict:
+    return {key: value for key, value in answer.items() if key != "answer_id"}
 
 
 SCORE_TOLERANCE = 1e-4

@@ -120,7 +120,7 @@ def test_rebuild_while_serving_and_loading(assistant, shared, tmp_path, monkeypa
                 except Exception as exc:  # ask() must never raise
                     failures.append(f"ask raised {exc!r}")
                     return
-                if got != want:
+                if not same_answer(got, want):  # answer_id is fresh per answer, scores within 1e-4
                     failures.append(f"answer changed during the rebuild for {q!r}")
                 if building.is_set():
                     asked_during_build.set()

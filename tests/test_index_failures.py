@@ -408,4 +408,7 @@ def test_deleted_warning_signs_do_not_silently_disable_triage(shared, tmp_path, 
     except CorpusError as exc:
         assert "warning_signs.csv" in str(exc)
         return
+    except IndexStale as exc:  # the tables changed, so the learned decisions must be refitted: said, not silent
+        assert "python -m qa build" in str(exc)
+        return
     assert assistant.ask(REFERENCE_QUESTIONS[4]).urgent

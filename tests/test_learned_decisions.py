@@ -107,7 +107,7 @@ def _copy(built_index_dir, tmp_path):
 def test_a_changed_labelled_set_makes_the_models_stale_and_a_load_refits_them(built_index_dir, tmp_path, monkeypatch):
     import shutil
 
-    from qa import Assistant, IndexStale
+    from qa import Assistant
     from helpers_reliability import CORPUS_DIR, REPO
 
     training = tmp_path / "sets"
@@ -117,8 +117,9 @@ def test_a_changed_labelled_set_makes_the_models_stale_and_a_load_refits_them(bu
     Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never")  # same sets: current
     with (training / "questions.csv").open("a", encoding="utf-8") as handle:
         handle.write('extra-1,"my hip is on fire and pouring pus",red_flag,When to Seek Medical Attention\n')
-    with pytest.raises(IndexStale, match="other inputs"):
-        Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never")
+    # never: the stale models are not used; the rules decide alone until `python -m qa build`
+    stale = Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never")
+    assert "p_urgent" not in stale.ask("what is a hip injection?").debug
     Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir)  # auto: refits and saves
     before = json.loads((built_index_dir / "decisions.json").read_text())["payload"]["messages"]
     assert json.loads((index_dir / "decisions.json").read_text())["payload"]["messages"] == before + 1
@@ -162,7 +163,18 @@ def test_models_fitted_for_other_features_are_stale_not_misread(built_index_dir,
     index_dir = _copy(built_index_dir, tmp_path)
     monkeypatch.setattr(qa.training, "COVERAGE_CUES", ("best_cosine", "a_cue_this_index_never_saw"))
     with pytest.raises(IndexStale, match="other inputs"):
-        Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never")
+        qa.training.load_decisions(index_dir / "decisions.json", inputs=_inputs_for(index_dir))
+    assert "p_urgent" not in Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never").ask(
+        "what is a hip injection?").debug
+
+
+def _inputs_for(index_dir):
+    from qa.assistant import _decision_inputs
+    from qa.config import resolve_paths
+    from qa.index_store import load_index
+    from helpers_reliability import CORPUS_DIR
+
+    return _decision_inputs(load_index(index_dir), resolve_paths(corpus_dir=CORPUS_DIR, index_dir=index_dir))
 
 
 def test_a_serving_assistant_picks_up_refitted_models(built_index_dir, tmp_path):
