@@ -1,26 +1,19 @@
 """A real deployment on loopback for the deploy tests: Debian's nginx running
 deploy/nginx/qa-faq.conf in front of two `app.py` replicas started the way
-deploy/systemd/qa-faq@.service starts them.
-
-Only addresses and paths are rewritten, each rewrite checked to apply exactly
-as often as expected (so a changed config fails loudly here instead of being
-half-tested): the upstream and listen ports (loopback), the server name, the
-certificate (self-signed, made here), /opt/qa-faq (this checkout),
-/var/lib/qa-faq (a test folder with a copy of the corpus, a copy of the
-session's index and the session's ONNX export) and /tmp (a private folder per
-replica, as the unit's PrivateTmp gives). This module asserts nothing about
-behaviour; the tests do.
+deploy/systemd/qa-faq@.service starts them (deploy_files.py rewrites their
+ports and paths). /var/lib/qa-faq becomes a test folder with a copy of the
+corpus, a copy of the session's index and the session's ONNX export. The
+`cluster` fixture starts it once per session and brings any replica a test
+left stopped back up. This module asserts nothing about behaviour; the tests do.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,19 +21,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SITE = REPO / "deploy" / "nginx" / "qa-faq.conf"
-UNIT = REPO / "deploy" / "systemd" / "qa-faq@.service"
-BUILD_UNIT = REPO / "deploy" / "systemd" / "qa-faq-build.service"
-DOC_PORTS = (8001, 8002)  # the replica ports the shipped config lists
+from deploy_files import (  # noqa: F401  (needs_nginx, REPO re-exported for the tests)
+    BUILD_UNIT, MISSING, NGINX, OPENSSL, REPO, SITE, UNIT, UnitCommand, main_conf, make_certificate, needs_nginx,
+    render_site, unit_command,
+)
+
 START_TIMEOUT_S = 180  # hang guards only, never asserted as speed
 STOP_TIMEOUT_S = 60
-
-NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
-OPENSSL = shutil.which("openssl")
-MISSING = ("Debian's nginx (and openssl, for a test certificate) not installed: "
-           "`scripts/setup.sh --dev` installs them as root (apt-get install nginx-light openssl)")
-needs_nginx = pytest.mark.skipif(NGINX is None or OPENSSL is None, reason=MISSING)
 
 
 def free_port() -> int:
@@ -49,78 +36,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-# ----------------------------------------------------------------- the shipped files, rewritten
-def render_site(text: str, *, replica_ports: tuple[int, int], http_port: int, https_port: int, cert: Path, key: Path) -> str:
-    """deploy/nginx/qa-faq.conf with loopback ports, server name localhost and a test certificate."""
-    def sub(pattern: str, replacement: str, expected: int) -> None:
-        nonlocal text
-        text, n = re.subn(pattern, replacement, text)
-        if n != expected:
-            raise AssertionError(f"{pattern!r} matched {n} times in {SITE.name}, expected {expected}: update deploy_cluster.py")
-
-    for doc_port, port in zip(DOC_PORTS, replica_ports):
-        sub(rf"server 127\.0\.0\.1:{doc_port} ", f"server 127.0.0.1:{port} ", 2)  # both upstreams
-    sub(r"listen 80;", f"listen 127.0.0.1:{http_port};", 1)
-    sub(r"listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;", 1)
-    sub(r"\n[ \t]*listen \[::\]:\d+(?: ssl)?;", "", 2)  # no IPv6 here
-    sub(r"server_name faq\.example\.org;", "server_name localhost;", 2)
-    sub(r"ssl_certificate\s+/\S+;", f"ssl_certificate {cert};", 1)
-    sub(r"ssl_certificate_key\s+/\S+;", f"ssl_certificate_key {key};", 1)
-    return text
+def snapshot(folder: Path) -> list[tuple[str, int, int]]:
+    """Every file under ``folder`` with its size and modification time: equal snapshots, nothing written."""
+    return sorted((str(p.relative_to(folder)), p.lstat().st_size, p.lstat().st_mtime_ns) for p in folder.rglob("*"))
 
 
-def main_conf(prefix: Path, site: Path) -> str:
-    """A main nginx.conf like Debian's, with every path in ``prefix``."""
-    user = "user root;\n" if os.geteuid() == 0 else ""  # workers must reach the 0700 tmp folders
-    temps = "".join(f"    {name}_temp_path {prefix / name};\n" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    mime = "    include /etc/nginx/mime.types;\n" if Path("/etc/nginx/mime.types").is_file() else ""
-    return (f"{user}worker_processes auto;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log info;\n"
-            f"events {{ worker_connections 768; }}\n"
-            f"http {{\n{mime}    default_type application/octet-stream;\n    access_log {prefix}/access.log;\n"
-            f"{temps}    include {site};\n}}\n")
-
-
-@dataclass(frozen=True)
-class UnitCommand:
-    argv: tuple[str, ...]
-    env: dict[str, str]
-    cwd: Path
-
-
-def unit_command(unit: Path, *, instance: str, state: Path, private_tmp: Path) -> UnitCommand:
-    """ExecStart, Environment and WorkingDirectory of a unit file, with its paths moved into test folders."""
-    moves = (("/opt/qa-faq/.venv/bin/python", sys.executable), ("/opt/qa-faq", str(REPO)),
-             ("/var/lib/qa-faq", str(state)), ("/tmp", str(private_tmp)))
-
-    def move(value: str) -> str:
-        value = value.replace("%i", instance)
-        for old, new in moves:
-            if value == old or value.startswith(old + "/"):
-                return new + value[len(old):]
-        return value
-
-    env, argv, cwd = {}, (), REPO
-    for line in unit.read_text(encoding="utf-8").splitlines():
-        key, _, value = line.partition("=")
-        if key == "Environment":
-            name, _, setting = value.partition("=")
-            env[name] = move(setting)
-        elif key == "ExecStart":
-            argv = tuple(move(token) for token in value.split())
-        elif key == "WorkingDirectory":
-            cwd = Path(move(value))
-    return UnitCommand(argv, env, cwd)
-
-
-def make_certificate(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
-    return cert, key
-
-
-# ----------------------------------------------------------------- processes
 @dataclass
 class Replica:
     """One `qa-faq@PORT` replica; every start gets a fresh log file (uvicorn's access log is in it)."""

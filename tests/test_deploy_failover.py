@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 import time
 
-from deploy_cluster import cluster, needs_nginx  # noqa: F401  (fixture)
+from deploy_cluster import cluster, needs_nginx, snapshot  # noqa: F401  (fixture)
 from deploy_load import ChatTab, SteadyLoad
 
 REJOIN_TIMEOUT_S = 60  # hang guard only
@@ -28,6 +28,7 @@ def test_a_killed_replica_loses_no_question_keeps_the_chat_and_rejoins(cluster):
     survivor = cluster.replicas[joined.index(1)]
     victim = cluster.replicas[joined.index(0)]
     errors_before = len(cluster.error_log())
+    shared = snapshot(cluster.state)
     with SteadyLoad(cluster.https_port, cluster.cert) as load:
         load.wait_for_answers(30)
         # Freeze the victim first, so the questions nginx passes to it meanwhile are in flight
@@ -50,4 +51,5 @@ def test_a_killed_replica_loses_no_question_keeps_the_chat_and_rejoins(cluster):
     assert len(first) == 2 and len(second) == 4 and second[:2] == first
     assert survivor.served("POST /gradio_api/queue/join") >= 2
     assert victim.served("POST /api/ask") > 0, "the restarted replica got no questions from nginx: it did not rejoin"
+    assert snapshot(cluster.state) == shared, "a replica wrote into the shared corpus/index folder"
     tab.close()
