@@ -31,6 +31,10 @@ from bench.stats import Check, Section, ratio, summary, timed
 
 LEVELS = (1, 4, 16, 64)
 TIMEOUT_S = 120
+#: uvicorn closes a keep-alive connection after 5 s idle, and a request sent on it at that moment
+#: fails (RemoteDisconnected): an open loop's spare connections sit idle that long. A client
+#: reconnects after a shorter idle spell instead, as nginx does (keepalive_timeout 3s, deploy/).
+IDLE_RECONNECT_S = 2.0
 
 
 def _free_port() -> int:
@@ -99,10 +103,13 @@ class _Client:
     def __init__(self, url: str) -> None:
         host, port = url.removeprefix("http://").split(":")
         self._connection = HTTPConnection(host, int(port), timeout=TIMEOUT_S)
+        self._used = time.monotonic()
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
         data = None if body is None else json.dumps(body).encode()
         headers = {} if body is None else {"Content-Type": "application/json"}
+        if time.monotonic() - self._used > IDLE_RECONNECT_S:
+            self._connection.close()  # see IDLE_RECONNECT_S; the request below reconnects
         try:
             self._connection.request(method, path, body=data, headers=headers)
             response = self._connection.getresponse()
@@ -110,6 +117,8 @@ class _Client:
         except (OSError, HTTPException):
             self._connection.close()  # the next request opens a new connection
             raise
+        finally:
+            self._used = time.monotonic()
 
     def post(self, path: str, body: dict) -> int:
         return self.request("POST", path, body)[0]

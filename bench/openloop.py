@@ -92,6 +92,10 @@ def report(ctx: Context, requests: Requests, idle: dict, before: dict, after: di
                      r["lag_p99_ms"], r["max_in_flight"]])
     sec.table(["offered load", "answers/s offered", "sent", "answered", "p50 ms", "p95 ms", "p99 ms", "p95 / idle p50",
                "failed", "server cores busy", "generator cores busy", "send lag p99 ms", "most in flight"], rows)
+    failures = {f"{f:.0%}": {k: v for k, v in r["status"].items() if k != "200"} for f, r in levels.items()}
+    if any(failures.values()):
+        sec.add("Failed requests by kind (HTTP status or exception): " + "; ".join(
+            f"{level}: {kinds}" for level, kinds in failures.items() if kinds) + ".", "")
     sec.add(RETIRED, "")
     x = [100 * f for f in levels]
     sec.figures.append(plots.lines(
