@@ -21,7 +21,7 @@ from deploy_load import SteadyLoad
 SWITCH_TIMEOUT_S = 60  # hang guard only: the switch takes seconds
 NEW_SECTION = """
 
-## Parking at the Clinic ({n})
+## Parking at the Clinic
 
 Patients coming for a hip injection can park free of charge in the visitor car park beside the main entrance. Bring the parking ticket to reception so it can be stamped.
 """
@@ -35,7 +35,7 @@ def test_a_rebuilt_index_reaches_both_replicas_under_load(cluster):  # noqa: F81
     build = cluster.build_command()
     with SteadyLoad(cluster.https_port, cluster.cert) as load:
         load.wait_for_answers(30)
-        corpus.write_text(corpus.read_text(encoding="utf-8") + NEW_SECTION.format(n=len(before[0]["built_at"])), encoding="utf-8")
+        corpus.write_text(corpus.read_text(encoding="utf-8") + NEW_SECTION, encoding="utf-8")
         done = subprocess.run(build.argv, cwd=build.cwd, env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8", **build.env},
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
