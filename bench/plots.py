@@ -40,9 +40,8 @@ def lines(name: str, out_dir: Path, x: list[float], series: dict[str, list[float
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, ys in series.items():
         ax.plot(x[: len(ys)], ys, marker="o", label=label)
-    for label, y in (refs or {}).items():
-        ax.axhline(y, linestyle="--", linewidth=1, color="grey", alpha=0.8)
-        ax.annotate(label, (x[0], y), xytext=(0, 3), textcoords="offset points", fontsize=8, color="dimgrey")
+    for (label, y), style in zip((refs or {}).items(), ("--", ":", "-.")):
+        ax.axhline(y, linestyle=style, linewidth=1.2, color="dimgrey", label=label)
     if logx:
         ax.set_xscale("log")
     if logy:
