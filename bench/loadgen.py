@@ -75,8 +75,22 @@ def _send(client: _Client, body: dict) -> int | str:
 def _result(ms: list[float], statuses: list, wall: float) -> dict:
     ok = [m for m, s in zip(ms, statuses) if s == 200]
     counts = {str(s): statuses.count(s) for s in set(statuses)}
+    return _summary(ok, counts, wall)
+
+
+def _summary(ok: list[float], counts: dict[str, int], wall: float) -> dict:
     return {"p50": percentile(ok, 50), "p95": percentile(ok, 95), "p99": percentile(ok, 99), "answered": len(ok),
-            "failed": len(statuses) - len(ok), "status": counts, "wall_s": wall, "throughput": len(ok) / wall if wall else 0.0}
+            "failed": sum(counts.values()) - len(ok), "status": counts, "wall_s": wall,
+            "throughput": len(ok) / wall if wall else 0.0, "ok_ms": ok}
+
+
+def merge(results: Sequence[dict]) -> dict:
+    """Several runs as one: latencies pooled, counts and wall time added (throughput = answers / total wall)."""
+    counts: dict[str, int] = {}
+    for r in results:
+        for status, n in r["status"].items():
+            counts[status] = counts.get(status, 0) + n
+    return _summary([m for r in results for m in r["ok_ms"]], counts, sum(r["wall_s"] for r in results))
 
 
 def one_client(urls: Sequence[str], jobs: list[dict]) -> dict:
@@ -92,6 +106,25 @@ def one_client(urls: Sequence[str], jobs: list[dict]) -> dict:
         for c in clients:
             c.close()
     return _result(ms, statuses, time.perf_counter() - start)
+
+
+def one_client_each(groups: Sequence[Sequence[str]], jobs: list[dict]) -> list[dict]:
+    """Like ``one_client`` for several servers or groups of replicas at once: each job goes to every
+    group in turn (the order rotating), so the machine's drift hits them alike. One result per group."""
+    clients = [[_Client(url) for url in urls] for urls in groups]
+    ms: list[list[float]] = [[] for _ in groups]
+    statuses: list[list] = [[] for _ in groups]
+    try:
+        for i, body in enumerate(jobs):
+            for g in [(i + j) % len(groups) for j in range(len(groups))]:
+                t0 = time.perf_counter()
+                statuses[g].append(_send(clients[g][i % len(clients[g])], body))
+                ms[g].append((time.perf_counter() - t0) * 1000)
+    finally:
+        for group in clients:
+            for c in group:
+                c.close()
+    return [_result(m, s, sum(m) / 1000) for m, s in zip(ms, statuses)]
 
 
 def closed_loop(urls: Sequence[str], jobs: list[dict], clients: int) -> dict:

@@ -4,9 +4,9 @@ One ``python app.py`` (default settings) on loopback. Measured in this run,
 in this order: the idle latency (one client, one question at a time); the
 capacity (answers/s of a closed loop of 16 clients, the server's default
 concurrency); Poisson arrivals at 25, 50, 75 and 90% of that capacity for
-``LEVEL_S`` seconds each (``--quick``: ``QUICK_LEVEL_S``), with p50/p95/p99 of
-the answers and the failed requests at each level; the capacity again at the
-end, to show how much the machine drifted. Every request is a distinct
+``LEVEL_S`` seconds each (``--quick``: ``QUICK_LEVEL_S``), in ``ROUNDS`` parts
+taking turns, with p50/p95/p99 of the answers and the failed requests at each
+level; the capacity again at the end, to show how much the machine drifted. Every request is a distinct
 (question, k) pair not asked in the previous 2,048 (``loadgen.Requests``), so
 none comes from the answer cache. This module does not judge the layout of
 processes (``bench.replicas`` does).
@@ -19,11 +19,12 @@ import time
 from bench import plots
 from bench.context import Context
 from bench.http import Server
-from bench.loadgen import Requests, closed_loop, one_client, open_loop, poisson_arrivals
+from bench.loadgen import Requests, closed_loop, merge, one_client, open_loop, poisson_arrivals
 from bench.stats import Check, Section, ratio
 
 FRACTIONS = (0.25, 0.50, 0.75, 0.90)
 LEVEL_S, QUICK_LEVEL_S = 30.0, 1.5
+ROUNDS = 3  # each level runs in this many parts, interleaved with the other levels
 CLOSED_CLIENTS = 16  # qa_web.settings.DEFAULT_CONCURRENCY: the server's own limit on questions in flight
 BAR_50, BAR_75 = 3.0, 6.0  # p95 at 50% and 75% of capacity, as multiples of the idle p50
 
@@ -36,17 +37,27 @@ RETIRED = ("**Why the closed-loop bar was retired.** The old bar asked for p95 a
 
 
 def measure_level(server: Server, urls: list[str], jobs: list[dict], arrivals: list[float]) -> dict:
-    """One open-loop run, with the CPU the server(s) and this process (the generator) used."""
+    """One open-loop run, with the CPU seconds the server and this process (the generator) used."""
     cpu, own, start = server.cpu_s(), time.process_time(), time.perf_counter()
     result = open_loop(urls, jobs, arrivals)
-    wall = time.perf_counter() - start
-    return {**result, "server_cores": (server.cpu_s() - cpu) / wall, "generator_cores": (time.process_time() - own) / wall}
+    return {**result, "server_cpu_s": server.cpu_s() - cpu, "generator_cpu_s": time.process_time() - own,
+            "run_s": time.perf_counter() - start}
+
+
+def combine(segments: list[dict]) -> dict:
+    """A level's rounds as one: latencies pooled (``loadgen.merge``), CPU as a share of the time they ran."""
+    run_s = sum(s["run_s"] for s in segments)
+    return {**merge(segments), "offered": sum(s["offered"] for s in segments),
+            "lag_p99_ms": max(s["lag_p99_ms"] for s in segments), "max_in_flight": max(s["max_in_flight"] for s in segments),
+            "server_cores": sum(s["server_cpu_s"] for s in segments) / run_s,
+            "generator_cores": sum(s["generator_cpu_s"] for s in segments) / run_s}
 
 
 def openloop(ctx: Context) -> Section:
     if not (ctx.index_dir / "current").exists():
         ctx.assistant  # builds the bench's index once, for the server to read
     requests, level_s = Requests(), QUICK_LEVEL_S if ctx.quick else LEVEL_S
+    rounds = 1 if ctx.quick else ROUNDS
     n_idle, n_capacity = (20, 150) if ctx.quick else (200, 1600)
     server = Server(ctx)
     try:
@@ -58,17 +69,21 @@ def openloop(ctx: Context) -> Section:
         before["cpu_ms_per_answer"] = 1000 * (server.cpu_s() - cpu) / max(1, before["answered"])
         before["server_cores"] = (server.cpu_s() - cpu) / (time.perf_counter() - start)
         capacity = before["throughput"]
-        levels = {}
-        for seed, fraction in enumerate(FRACTIONS, start=1):
-            arrivals = poisson_arrivals(fraction * capacity, level_s, seed=seed)
-            levels[fraction] = measure_level(server, urls, requests.take(len(arrivals)), arrivals)
+        segments: dict[float, list[dict]] = {f: [] for f in FRACTIONS}
+        for r in range(rounds):  # each level in `rounds` parts, the order rotating: drift hits every level alike
+            for i in range(len(FRACTIONS)):
+                fraction = FRACTIONS[(i + r) % len(FRACTIONS)]
+                arrivals = poisson_arrivals(fraction * capacity, level_s / rounds, seed=100 * r + FRACTIONS.index(fraction))
+                segments[fraction].append(measure_level(server, urls, requests.take(len(arrivals)), arrivals))
+        levels = {f: combine(parts) for f, parts in segments.items()}
         after = closed_loop(urls, requests.take(n_capacity), CLOSED_CLIENTS)
     finally:
         server.stop()
-    return report(ctx, requests, idle, before, after, levels, level_s)
+    return report(ctx, requests, idle, before, after, levels, level_s, rounds)
 
 
-def report(ctx: Context, requests: Requests, idle: dict, before: dict, after: dict, levels: dict, level_s: float) -> Section:
+def report(ctx: Context, requests: Requests, idle: dict, before: dict, after: dict, levels: dict, level_s: float,
+           rounds: int) -> Section:
     sec = Section("openloop", "3b. Open loop: arrivals at 25-90% of the capacity")
     p50 = idle["p50"]
     sec.add(f"`python app.py` on 127.0.0.1, default settings. Requests: distinct (question, k) pairs from all "
@@ -82,8 +97,10 @@ def report(ctx: Context, requests: Requests, idle: dict, before: dict, after: di
             f"{before['server_cores']:.2f} cores busy, {before['failed']} failed). The same again after the open-loop "
             f"levels: {after['throughput']:.0f} answers/s (ratio {ratio(after['throughput'], before['throughput']):.2f}: "
             "the machine's drift during the run).",
-            f"- **Open loop**: Poisson arrivals (exponential gaps, a fixed seed per level) at each fraction of the "
-            f"capacity before, {level_s:.0f} s per level; every latency is timed from the question's scheduled "
+            f"- **Open loop**: Poisson arrivals (exponential gaps, fixed seeds) at each fraction of the capacity "
+            f"measured before, {level_s:.0f} s per level in {rounds} parts of {level_s / rounds:.0f} s, the levels "
+            "taking turns in a rotating order so that a busy spell of the machine hits each alike; each part starts "
+            "once the last one's answers are all back. Every latency is timed from the question's scheduled "
             "arrival, so a send that left late counts against the server.", "")
     rows = []
     for fraction, r in levels.items():

@@ -1,9 +1,10 @@
 """Section 3c: on one machine, N replicas vs one process with N encode workers, on the same requests.
 
-N is the number of usable cores (at least 2). Three layouts, each started
-fresh and sent the same requests (``loadgen.Requests``), the load generator
-spreading them round-robin over the replicas' ports itself as nginx's
-upstream would, so neither layout pays for a proxy:
+N is the number of usable cores (at least 2). Three layouts run side by side
+and take turns (round by round, the order rotating), so a busy spell of the
+machine hits each alike; all get the same requests (``loadgen.Requests``),
+the load generator spreading them round-robin over the replicas' ports itself
+as nginx's upstream would, so no layout pays for a proxy:
 
 - one process, N encode workers (``QA_ENCODE_WORKERS=N``, the default on N cores);
 - N replicas of one encode worker each (``QA_ENCODE_WORKERS=1``, deploy/systemd/qa-faq@.service);
@@ -19,15 +20,18 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass, field
 
 from bench.context import Context
 from bench.http import Server, encode_only_cpu_ms
-from bench.loadgen import Requests, closed_loop, one_client, open_loop, poisson_arrivals
+from bench.loadgen import Requests, closed_loop, merge, one_client, one_client_each, open_loop, poisson_arrivals
 from bench.stats import Section, ratio
 
 OPEN_FRACTION = 0.75  # the common open-loop rate, as a share of the single process's capacity
-OPEN_S, QUICK_OPEN_S = 20.0, 2.0
+OPEN_S, QUICK_OPEN_S = 24.0, 2.0  # per layout, over all rounds
+ROUNDS = 4  # capacity and open-loop runs are split into this many rounds, the layouts taking turns
 PROJECTED_CORES = (8, 32)
+CORES = max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2)
 
 
 def _memory_mb(servers: list[Server]) -> tuple[float, float]:
@@ -38,68 +42,90 @@ def _memory_mb(servers: list[Server]) -> tuple[float, float]:
     return sum(i.rss for i in infos) / 2**20, sum(i.uss for i in infos) / 2**20
 
 
-class _Schedule:
-    """The common open-loop arrivals, fixed from the first layout's capacity and reused for the others."""
+@dataclass
+class _Layout:
+    label: str
+    servers: list[Server]
+    runs: dict[str, list[dict]] = field(default_factory=lambda: {"idle": [], "capacity": [], "open": []})
+    cpu_s: float = 0.0  # server CPU during the capacity rounds
+    wall_s: float = 0.0
 
-    def __init__(self, requests: Requests, seconds: float) -> None:
-        self.requests, self.seconds = requests, seconds
-        self.rate, self.arrivals, self.jobs = None, [], []
+    @property
+    def urls(self) -> list[str]:
+        return [s.url for s in self.servers]
 
-    def __call__(self, capacity: float) -> tuple[list[float], list[dict]]:
-        if self.rate is None:
-            self.rate = OPEN_FRACTION * capacity
-            self.arrivals = poisson_arrivals(self.rate, self.seconds, seed=7)
-            self.jobs = self.requests.take(len(self.arrivals))
-        return self.arrivals, self.jobs
+    def cpu(self) -> float:
+        return sum(s.cpu_s() for s in self.servers)
 
 
-def run_layout(ctx: Context, processes: int, workers: int, jobs: dict, schedule: _Schedule, clients: int) -> dict:
-    servers = []
-    try:
-        for _ in range(processes):
-            servers.append(Server(ctx, QA_ENCODE_WORKERS=str(workers)))
-        urls = [s.url for s in servers]
-        one_client(urls, jobs["warm"])
-        idle = one_client(urls, jobs["idle"])
-        cpu, start = sum(s.cpu_s() for s in servers), time.perf_counter()
-        capacity = closed_loop(urls, jobs["capacity"], clients)
-        cpu_s, wall = sum(s.cpu_s() for s in servers) - cpu, time.perf_counter() - start
-        arrivals, open_jobs = schedule(capacity["throughput"])
-        opened = open_loop(urls, open_jobs, arrivals)
-        rss, uss = _memory_mb(servers)
-    finally:
-        for s in servers:
-            s.stop()
-    return {"processes": processes, "workers": workers, "idle": idle, "capacity": capacity, "open": opened,
-            "cpu_ms_per_answer": 1000 * cpu_s / max(1, capacity["answered"]), "cores_busy": cpu_s / wall,
-            "rss_mb": rss, "uss_mb": uss}
+def _rotate(items: list, by: int) -> list:
+    return items[by % len(items):] + items[: by % len(items)]
+
+
+def measure(layouts: list[_Layout], requests: Requests, jobs: dict[str, list[dict]], *, rounds: int, open_s: float) -> float:
+    """Idle, capacity and open-loop runs, interleaved so the machine's drift hits every layout alike;
+    returns the common open-loop rate."""
+    clients = max(16, 4 * CORES)
+    for layout in layouts:
+        one_client(layout.urls, jobs["warm"])
+    for layout, idle in zip(layouts, one_client_each([layout.urls for layout in layouts], jobs["idle"])):
+        layout.runs["idle"].append(idle)
+    chunk = len(jobs["capacity"]) // rounds
+    for r in range(rounds):
+        for layout in _rotate(layouts, r):
+            cpu, start = layout.cpu(), time.perf_counter()
+            layout.runs["capacity"].append(closed_loop(layout.urls, jobs["capacity"][r * chunk:(r + 1) * chunk], clients))
+            layout.cpu_s += layout.cpu() - cpu
+            layout.wall_s += time.perf_counter() - start
+    rate = OPEN_FRACTION * merge(layouts[0].runs["capacity"])["throughput"]
+    for r in range(rounds):
+        arrivals = poisson_arrivals(rate, open_s / rounds, seed=100 + r)
+        round_jobs = requests.take(len(arrivals))
+        for layout in _rotate(layouts, r):
+            layout.runs["open"].append(open_loop(layout.urls, round_jobs, arrivals))
+    return rate
 
 
 def replicas(ctx: Context) -> Section:
     a = ctx.assistant  # builds the bench's index once, for the servers to read
-    cores = max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2)
-    clients = max(16, 4 * cores)
     requests = Requests(seed=1)
     sizes = {"warm": 20, "idle": 30, "capacity": 300} if ctx.quick else {"warm": 20, "idle": 200, "capacity": 1600}
     jobs = {name: requests.take(n) for name, n in sizes.items()}
     encode_ms = encode_only_cpu_ms(a, jobs["capacity"])
-    schedule = _Schedule(requests, QUICK_OPEN_S if ctx.quick else OPEN_S)
-    layouts = {}
-    for label, processes, workers in ((f"1 process × {cores} encode workers", 1, cores),
-                                      (f"{cores} replicas × 1 encode worker", cores, 1),
-                                      (f"{cores} replicas × {cores} encode workers (default)", cores, cores)):
-        layouts[label] = run_layout(ctx, processes, workers, jobs, schedule, clients)
-    return report(cores, clients, schedule.rate, encode_ms, layouts, requests)
+    rounds = 1 if ctx.quick else ROUNDS
+    shapes = ((f"1 process × {CORES} encode workers", 1, CORES), (f"{CORES} replicas × 1 encode worker", CORES, 1),
+              (f"{CORES} replicas × {CORES} encode workers (default)", CORES, CORES))
+    layouts: list[_Layout] = []
+    try:
+        for label, processes, workers in shapes:
+            layouts.append(_Layout(label, []))
+            for _ in range(processes):
+                layouts[-1].servers.append(Server(ctx, QA_ENCODE_WORKERS=str(workers)))
+        rate = measure(layouts, requests, jobs, rounds=rounds, open_s=QUICK_OPEN_S if ctx.quick else OPEN_S)
+        results = {}
+        for layout in layouts:
+            capacity = merge(layout.runs["capacity"])
+            rss, uss = _memory_mb(layout.servers)
+            results[layout.label] = {"idle": merge(layout.runs["idle"]), "capacity": capacity,
+                                     "open": merge(layout.runs["open"]), "rss_mb": rss, "uss_mb": uss,
+                                     "cpu_ms_per_answer": 1000 * layout.cpu_s / max(1, capacity["answered"]),
+                                     "cores_busy": layout.cpu_s / max(layout.wall_s, 1e-9)}
+    finally:
+        for layout in layouts:
+            for server in layout.servers:
+                server.stop()
+    return report(CORES, max(16, 4 * CORES), rate, encode_ms, results, requests, rounds=rounds)
 
 
-def report(cores: int, clients: int, rate: float, encode_ms: float, layouts: dict, requests: Requests) -> Section:
+def report(cores: int, clients: int, rate: float, encode_ms: float, layouts: dict, requests: Requests, *, rounds: int) -> Section:
     sec = Section("replicas", f"3c. One machine, {cores} cores: {cores} replicas vs one process with {cores} encode workers")
-    sec.add(f"Each layout started fresh on 127.0.0.1 and sent the same requests (distinct (question, k) pairs from "
-            f"{requests.questions} eval questions): one client alone (idle), a closed loop of {clients} clients "
-            f"(capacity), then Poisson arrivals at {rate:.0f} answers/s ({OPEN_FRACTION:.0%} of the first layout's "
-            "capacity), the same arrivals for every layout. Replicas get the requests round-robin from the load "
-            "generator itself, as nginx's upstream would; no proxy in any layout. Memory: RSS and USS (pages no "
-            "other process shares) summed over the layout's processes, after the run.", "")
+    sec.add(f"All three layouts run side by side on 127.0.0.1 (idle ones cost nothing) and get the same requests "
+            f"(distinct (question, k) pairs from {requests.questions} eval questions), taking turns so that the "
+            f"machine's drift hits each alike: idle, one question to each layout in turn; capacity, a closed loop of "
+            f"{clients} clients in {rounds} rounds; then Poisson arrivals at {rate:.0f} answers/s ({OPEN_FRACTION:.0%} "
+            f"of the first layout's capacity) in {rounds} rounds, the same arrivals for every layout. Replicas get the "
+            "requests round-robin from the load generator itself, as nginx's upstream would; no proxy in any layout. "
+            "Memory: RSS and USS (pages no other process shares) summed over the layout's processes, after the run.", "")
     rows = []
     for label, r in layouts.items():
         rows.append([label, r["idle"]["p50"], r["idle"]["p95"], r["capacity"]["throughput"], r["cpu_ms_per_answer"],

@@ -118,3 +118,14 @@ def test_bench_requests_are_distinct_and_outnumber_the_answer_cache():
     first = requests.take(3)
     assert requests.take(len(keys) - 3)[-1] == requests.pairs[-1]
     assert requests.take(3) == first  # after a full round the same order again, more than CACHE_SIZE later
+
+
+def test_merged_runs_pool_latencies_and_add_counts():
+    from bench.loadgen import merge
+
+    # answered 2 in 1 s, then 1 (and one 503) in 3 s: 3 answers in 4 s, p50 of 10, 30, 20 is 20
+    a = {"ok_ms": [10.0, 30.0], "status": {"200": 2}, "wall_s": 1.0}
+    b = {"ok_ms": [20.0], "status": {"200": 1, "503": 1}, "wall_s": 3.0}
+    both = merge([a, b])
+    assert (both["answered"], both["failed"], both["p50"], both["throughput"]) == (3, 1, 20.0, 0.75)
+    assert both["status"] == {"200": 3, "503": 1}
