@@ -30,6 +30,8 @@ SECTIONS = {
     "latency": ("bench.inprocess", "latency", "1. ask() p50/p95 vs bare encode, time per step"),
     "cache": ("bench.inprocess", "cache", "2. repeated question vs first"),
     "http": ("bench.http", "http", "3+7. POST /api/ask and Gradio at 1/4/16/64 clients, no-op route, server RSS"),
+    "openloop": ("bench.openloop", "openloop", "3b. open loop: Poisson arrivals at 25/50/75/90% of the measured capacity, 30 s each (--quick: 1.5 s); p50/p95/p99, failures"),
+    "replicas": ("bench.replicas", "replicas", "3c. N replicas of one encode worker each vs one process with N workers, same requests"),
     "coldstart": ("bench.startup", "coldstart", "4. process start to first answer vs bare imports"),
     "build": ("bench.startup", "build", "5. index build vs bare encode of the same texts"),
     "scale": ("bench.scale", "scale", "6. synthetic 1k/10k/100k passages, really encoded: build and ask() vs corpus size (slow)"),

@@ -31,6 +31,10 @@ from bench.stats import Check, Section, ratio, summary, timed
 
 LEVELS = (1, 4, 16, 64)
 TIMEOUT_S = 120
+#: uvicorn closes a keep-alive connection after 5 s idle, and a request sent on it at that moment
+#: fails (RemoteDisconnected): an open loop's spare connections sit idle that long. A client
+#: reconnects after a shorter idle spell instead, as nginx does (keepalive_timeout 3s, deploy/).
+IDLE_RECONNECT_S = 2.0
 
 
 def _free_port() -> int:
@@ -99,10 +103,13 @@ class _Client:
     def __init__(self, url: str) -> None:
         host, port = url.removeprefix("http://").split(":")
         self._connection = HTTPConnection(host, int(port), timeout=TIMEOUT_S)
+        self._used = time.monotonic()
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
         data = None if body is None else json.dumps(body).encode()
         headers = {} if body is None else {"Content-Type": "application/json"}
+        if time.monotonic() - self._used > IDLE_RECONNECT_S:
+            self._connection.close()  # see IDLE_RECONNECT_S; the request below reconnects
         try:
             self._connection.request(method, path, body=data, headers=headers)
             response = self._connection.getresponse()
@@ -110,6 +117,8 @@ class _Client:
         except (OSError, HTTPException):
             self._connection.close()  # the next request opens a new connection
             raise
+        finally:
+            self._used = time.monotonic()
 
     def post(self, path: str, body: dict) -> int:
         return self.request("POST", path, body)[0]
@@ -268,14 +277,13 @@ def http(ctx: Context) -> Section:
                "server CPU ms per answer", "server cores busy"], rows)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     floor_ms = encode_only_cpu_ms(a, _jobs(qs, counts[16], offsets[16]))
-    needed = 16 / (4 * base["ok"]["p50"] / 1000)
     sec.add(f"Capacity: at 16 clients the server spent **{results[16]['cpu_ms_per_answer']:.1f} ms of CPU per answer** "
             f"({results[16]['cores_busy']:.2f} of {cores} cores busy). The encoder alone, on the texts of the same "
             f"16-client requests in batches of 8 questions (one thread, this process), costs **{floor_ms:.1f} ms** of it "
             f"({ratio(floor_ms, results[16]['cpu_ms_per_answer']):.0%}); so {cores} cores could answer at most "
-            f"**{1000 * cores / floor_ms:.0f} answers/s** if the server did nothing but encode. A closed loop of 16 "
-            f"clients has latency = 16 / throughput, so the p95 bar (4 × {base['ok']['p50']:.1f} ms) needs at least "
-            f"**{needed:.0f} answers/s** ({ratio(needed, 1000 * cores / floor_ms):.1f}× that ceiling).", "")
+            f"**{1000 * cores / floor_ms:.0f} answers/s** if the server did nothing but encode. The latencies at 4, 16 "
+            "and 64 clients are those of a closed loop (latency = clients / throughput, Little's law); the bars on "
+            "latency under load are section 3b's, on arrivals that do not wait for answers.", "")
     busy = results[64]["busy"]
     sec.add(f"Past the limit (64 clients > 2 running + 32 waiting): {results[64]['status'].get(503, 0)} requests got 503 "
             f"`busy` with Retry-After, in p50 {busy['p50']:.1f} ms (no hang); status counts {json.dumps({str(k): v for k, v in results[64]['status'].items()})}.", "")
@@ -301,8 +309,6 @@ def http(ctx: Context) -> Section:
         Check("16 clients: zero errors", results[16]["errors"] + results[16]["status"].get(503, 0), 0, str(results[16]["status"])),
         Check("16 clients: throughput ≥ 1.6× single client", ratio(results[16]["throughput"], base["throughput"]), 1.6,
               f"{results[16]['throughput']:.1f} vs {base['throughput']:.1f} answers/s", higher=True),
-        Check("16 clients: p95 ≤ 4× single-client p50", ratio(results[16]["ok"]["p95"], base["ok"]["p50"]), 4.0,
-              f"{results[16]['ok']['p95']:.0f} ms vs {base['ok']['p50']:.1f} ms"),
     ]
     sec.numbers = {"levels": {str(k): v for k, v in results.items()}, "encode_only_cpu_ms": floor_ms, "inprocess": si, "noop": sn, "gradio": sg,
                    "rss_idle": rss_idle, "rss_after": rss_after, "first_answer_ms": first_ms}

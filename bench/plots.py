@@ -35,10 +35,13 @@ def latency_hist(name: str, out_dir: Path, series: dict[str, list[float]], *, ti
 
 
 def lines(name: str, out_dir: Path, x: list[float], series: dict[str, list[float]], *, xlabel: str, ylabel: str,
-          title: str, logx: bool = False, logy: bool = False) -> str:
+          title: str, logx: bool = False, logy: bool = False, refs: dict[str, float] | None = None) -> str:
+    """One line per series; ``refs``: labelled horizontal dashed lines (bars to stay under)."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, ys in series.items():
         ax.plot(x[: len(ys)], ys, marker="o", label=label)
+    for (label, y), style in zip((refs or {}).items(), ("--", ":", "-.")):
+        ax.axhline(y, linestyle=style, linewidth=1.2, color="dimgrey", label=label)
     if logx:
         ax.set_xscale("log")
     if logy:

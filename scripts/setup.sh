@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install everything into .venv (idempotent). With --dev, also the test tools
-# and Debian's chromium for the browser tests.
+# Install everything into .venv (idempotent). With --dev, also the test tools,
+# Debian's chromium for the browser tests and Debian's nginx for the deploy tests.
 # Why a script: the README's two commands must work on a fresh machine with
 # only the package registries, and torch must come from the pinned CPU wheel.
 set -euo pipefail
@@ -25,6 +25,18 @@ if [ "${1:-}" = "--dev" ]; then
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
     else
       echo "warning: Debian postgresql is not installed; the store's PostgreSQL tests will be skipped" >&2
+    fi
+  fi
+  # Debian's nginx (and openssl for a test certificate) for tests/test_deploy_*.py, which run
+  # their own nginx in a temporary folder; the package's own service is not wanted here.
+  if { ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; } || ! command -v openssl >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light openssl >/dev/null
+      if [ -d /run/systemd/system ]; then
+        systemctl disable --now nginx >/dev/null 2>&1 || true
+      fi
+    else
+      echo "warning: Debian nginx is not installed; the deploy tests will be skipped" >&2
     fi
   fi
 else

@@ -135,3 +135,37 @@ def test_http_section_serves_the_real_app_and_accounts_its_cpu(tmp_path):
     capacity = re.search(r"spent \*\*([\d.]+) ms of CPU per answer\*\*.*?costs \*\*([\d.]+) ms\*\* of it", text)
     assert capacity, "capacity paragraph missing"
     assert 0 < float(capacity.group(2))
+
+
+def test_open_loop_section_reports_every_level_and_the_new_bars(tmp_path, built_index_dir):
+    """`--sections openloop --quick` against a real `app.py`: capacity, idle, four Poisson levels
+    with p50/p95/p99 and failures, the three bars (pass or not: timings are the bench's to judge)
+    and the plot; the retired closed-loop bar is gone. The session's index is copied in, so the
+    run does not build one."""
+    import shutil
+
+    shutil.copytree(built_index_dir, tmp_path / "work" / "index", symlinks=True)
+    out_dir = tmp_path / "out"
+    out = _bench("--sections", "openloop", "--quick", "--out", str(out_dir), "--work-dir", str(tmp_path / "work"),
+                 tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = (out_dir / "RESULTS.md").read_text(encoding="utf-8")
+    assert "FAILED" not in text and "## 3b. Open loop" in text
+    assert (out_dir / "openloop.png").stat().st_size > 0
+    levels = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if re.fullmatch(r"\d+%", cells[0]):
+            levels[cells[0]] = [float(c.replace(",", "")) for c in cells[1:]]
+    assert list(levels) == ["25%", "50%", "75%", "90%"]
+    offered = [row[0] for row in levels.values()]
+    assert offered == sorted(offered) and offered[0] > 0  # 25% < 50% < 75% < 90% of one capacity
+    for offered_rate, sent, answered, p50, p95, p99, over_idle, failed, *_ in levels.values():
+        assert sent > 0 and answered + failed == sent and failed == int(failed)
+        if answered:
+            assert 0 < p50 <= p95 <= p99 and over_idle > 0
+    bars = [line for line in text.splitlines() if line.startswith("| open loop")]
+    assert len(bars) == 3 and all(re.search(r"\| (yes|\*\*no\*\*) \|", bar) for bar in bars)
+    assert "p95 ≤ 3× idle p50" in bars[0] and "p95 ≤ 6× idle p50" in bars[1] and "no failed request" in bars[2]
+    assert "16 clients: p95" not in text  # the closed-loop bar is retired, and the page says why
+    assert "Little's law" in text and re.search(r"\*\*Capacity\*\*: .*\*\*\d+ answers/s\*\*", text)

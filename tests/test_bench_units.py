@@ -92,3 +92,40 @@ def test_render_has_machine_bars_and_sections():
     assert "- CPU count (os.cpu_count): 2" in text
     assert "| x ≤ 2 | 1.50 | 2.00 | yes | detail |" in text
     assert "## 9. Example" in text and "| row | 1.50 |" in text
+
+
+def test_poisson_arrivals_are_sorted_seeded_and_at_the_rate():
+    from bench.loadgen import poisson_arrivals
+
+    times = poisson_arrivals(200.0, 50.0, seed=3)
+    assert times == sorted(times) and 0 < times[0] and times[-1] < 50.0
+    assert times == poisson_arrivals(200.0, 50.0, seed=3) != poisson_arrivals(200.0, 50.0, seed=4)
+    # 10,000 expected; a Poisson count's standard deviation is sqrt(10,000) = 100, so 3% is 3 sigma
+    assert abs(len(times) - 10_000) < 300
+    gaps = np.diff(times)
+    # exponential gaps: mean 1/rate and standard deviation 1/rate as well
+    assert gaps.mean() == pytest.approx(1 / 200, rel=0.03) and gaps.std() == pytest.approx(1 / 200, rel=0.05)
+    assert poisson_arrivals(0.0, 10.0, seed=1) == [] and poisson_arrivals(5.0, 0.0, seed=1) == []
+
+
+def test_bench_requests_are_distinct_and_outnumber_the_answer_cache():
+    from bench.loadgen import Requests
+    from qa.assistant import CACHE_SIZE
+
+    requests = Requests()
+    keys = [(p["question"], p["k"]) for p in requests.pairs]
+    assert len(set(keys)) == len(keys) > CACHE_SIZE
+    first = requests.take(3)
+    assert requests.take(len(keys) - 3)[-1] == requests.pairs[-1]
+    assert requests.take(3) == first  # after a full round the same order again, more than CACHE_SIZE later
+
+
+def test_merged_runs_pool_latencies_and_add_counts():
+    from bench.loadgen import merge
+
+    # answered 2 in 1 s, then 1 (and one 503) in 3 s: 3 answers in 4 s, p50 of 10, 30, 20 is 20
+    a = {"ok_ms": [10.0, 30.0], "status": {"200": 2}, "wall_s": 1.0}
+    b = {"ok_ms": [20.0], "status": {"200": 1, "503": 1}, "wall_s": 3.0}
+    both = merge([a, b])
+    assert (both["answered"], both["failed"], both["p50"], both["throughput"]) == (3, 1, 20.0, 0.75)
+    assert both["status"] == {"200": 3, "503": 1}
