@@ -60,8 +60,8 @@ def test_urgent_notice_is_first_and_whole_in_the_first_view(browser, web_server,
 
 def test_a_follow_up_is_read_with_the_question_before_it(browser, web_server):
     with chat_page(browser, web_server.base_url) as page:
-        ask(page, "does the infection thing happen often?")
-        # Alone, "how do they stop that from happening" is not covered (tests/test_followup.py).
-        follow_up = ask(page, "how do they stop that from happening")
+        ask(page, "can hip injections help osteoarthritis")
+        # Alone, "which type is used for it" is not covered (tests/test_followup.py).
+        follow_up = ask(page, "which type is used for it")
         assert follow_up.locator(".qa-abstain").count() == 0
-        assert "antiseptic solution" in follow_up.locator(".qa-quote").first.inner_text()
+        assert "Hyaluronic Acid" in follow_up.locator(".qa-quote").first.inner_text()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from chat_pages import PENDING
 from feedback_fixtures import STAFF_PASSWORD, STAFF_USER, collecting_server  # noqa: F401  (fixtures)
 from web_fixtures import (  # noqa: F401  (fixtures)
     CHROMIUM, CHROMIUM_ARGS, REPO, artifacts_dir, files_under, free_port, needs_chromium, web_server,
@@ -62,6 +63,8 @@ def ask(page, question: str):
     page.get_by_role("button", name="Ask", exact=True).click()
     answer = bots.nth(before)
     answer.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    # The chat shows "Looking it up…" at once; wait until the answer has replaced it.
+    page.locator(PENDING).wait_for(state="detached", timeout=ANSWER_TIMEOUT_MS)
     return answer
 
 

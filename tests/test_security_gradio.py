@@ -49,7 +49,8 @@ def fillers(http, page: str, event: dict) -> list:
 
 
 def question_event(http, page: str) -> dict:
-    return next(d for d in backend_events(http, page) if any(t[1] == "submit" for t in d["targets"]))
+    """The event that answers a question: `respond`, which the chat runs after its browser-side send step."""
+    return next(d for d in backend_events(http, page) if d.get("api_name") == "respond")
 
 
 def join(http, page: str, fn_index: int, data: list, session: str, **extra) -> httpx.Response:
