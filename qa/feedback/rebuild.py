@@ -2,7 +2,7 @@
 
 ``Rebuilder.request()`` starts a build on a daemon thread, or, while one is
 running, asks for one more after it (any number of requests while building
-make one more build). The build is the same atomic ``build_index`` that
+make one more build). The build is the same atomic build that
 ``python -m qa build`` runs; the running assistant then switches to it.
 """
 
@@ -60,10 +60,11 @@ class Rebuilder:
 def index_rebuilder(assistant) -> Rebuilder:
     """A rebuilder for an ``Assistant``: same corpus, index folder and encoder; switches when done."""
     def build() -> None:
+        from ..assistant import build as build_all
         from ..corpus import read_corpus
-        from ..index_store import build_index
 
-        build_index(read_corpus(assistant.paths.corpus_dir), assistant.embedder, assistant.paths.index_dir)
+        # The index with the alternate questions, then the learned decisions refitted over it.
+        build_all(read_corpus(assistant.paths.corpus_dir), assistant.embedder, assistant.paths)
         assistant.refresh()
 
     return Rebuilder(build)
