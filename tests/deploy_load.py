@@ -114,7 +114,8 @@ class ChatTab:
         config = self.client.get("/config").json()
         box = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "qa-question")
         self.trigger = box
-        self.fn_index = next(d["id"] for d in config["dependencies"] if [box, "submit"] in d["targets"])
+        # The page sends in two steps (a browser-side "looking it up", then `respond` on the server): call `respond`.
+        self.fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "respond")
 
     def turn(self, text: str) -> list[dict]:
         """Send one question as the page does; the chat's messages after it."""
