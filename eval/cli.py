@@ -124,19 +124,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _guarded(work):
+    """``(work(), None)``, or ``(None, exit code)`` after one error line for a bad dataset or a failing assistant."""
+    from eval import runner
+
+    try:
+        return work(), None
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None, EXIT_USAGE
+    except runner.EvalError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None, EXIT_ASSISTANT
+
+
 def _dialogues(path: str, *, as_json: bool, k: int) -> int:
     from eval import report, runner
     from eval.dialogues import evaluate_dialogues, load_follow_ups
 
-    try:
-        turns = load_follow_ups(path)
-        results = evaluate_dialogues(runner.load_assistant(), turns, k=k)
-    except DatasetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except runner.EvalError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ASSISTANT
+    results, failed = _guarded(lambda: evaluate_dialogues(runner.load_assistant(), load_follow_ups(path), k=k))
+    if failed is not None:
+        return failed
     print(json.dumps(results) if as_json else report.compare_table(results))
     return 0
 
@@ -145,14 +153,10 @@ def _cross_validate(*, as_json: bool, k: int, out: str | None, progress: bool) -
     from eval import crossval, runner
     from eval.dataset import question_sets
 
-    try:
-        results = crossval.cross_validate(runner.load_assistant(), question_sets(), k=k, progress=progress)
-    except DatasetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except runner.EvalError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ASSISTANT
+    results, failed = _guarded(
+        lambda: crossval.cross_validate(runner.load_assistant(), question_sets(), k=k, progress=progress))
+    if failed is not None:
+        return failed
     text = crossval.table(results)
     if out:
         from pathlib import Path
