@@ -61,6 +61,7 @@ class _Loaded:
     retriever: Retriever
     guidance: Passage | None
     question_headings: tuple[str, ...]
+    positions: dict[str, int]  # passage id -> its place in document order (for the neighbouring sections)
     decisions: Decisions | None = None  # the learned models of this index (None: the rules alone)
 
 
@@ -283,7 +284,8 @@ class Assistant:
         result = answers.compose(
             question=question, hits=shown[:k], k=k, abstain=scope.abstain, reason=scope.reason,
             urgent=urgency.urgent, emergency=urgency.emergency, guidance=loaded.guidance, uncovered_parts=uncovered,
-            related=_related(shown, question, shown=k, neighbours=_neighbour_sections(loaded.index.passages, shown),
+            related=_related(shown, question, shown=k,
+                             neighbours=_neighbour_sections(loaded.index.passages, loaded.positions, shown),
                              candidates=loaded.question_headings),
         )
         query = reading.query
@@ -442,6 +444,7 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
         retriever=Retriever(index, embedder, glossary, corrector, settings, known_words=known_words),
         guidance=answers.find_guidance(index.passages),
         question_headings=_question_headings(index.passages),
+        positions={p.id: i for i, p in enumerate(index.passages)},
     )
     embedder.model  # waits for the encoder (loading since Assistant.load began), not on the first patient's question
     set_search_threads(torch_threads())
@@ -472,13 +475,13 @@ def _first_of_each(rankings: list[list[Hit]], overall: list[Hit]) -> list[Hit]:
     return merged[: len(overall)]
 
 
-def _neighbour_sections(passages: tuple[Passage, ...], hits: list[Hit]) -> tuple[str, ...]:
+def _neighbour_sections(passages: tuple[Passage, ...], positions: dict[str, int], hits: list[Hit]) -> tuple[str, ...]:
     """The sections just before and after the best passage's, in document order:
     what a reader of that passage would turn to next (the next procedure step, the
     risks after the benefits)."""
     if not hits:
         return ()
-    position = next((i for i, p in enumerate(passages) if p.id == hits[0].passage.id), None)
+    position = positions.get(hits[0].passage.id)  # a dict look-up: no scan of a large corpus per question
     if position is None:
         return ()
     own = passages[position].heading_path
