@@ -55,7 +55,11 @@ class MicroBatcher:
         """Vectors for ``texts``, encoded alone or together with other callers'."""
         if len(texts) > 1 and self._idle(slots=2):
             return self._encode_spread(list(texts))
-        job = _Job(list(texts))
+        return self._encode_queued(list(texts))
+
+    def _encode_queued(self, texts: list[str]) -> np.ndarray:
+        """Vectors for ``texts`` as one job in the queue, run by this thread or batched into another's."""
+        job = _Job(texts)
         with self._cond:
             self._queue.append(job)
             while not job.done:
@@ -80,8 +84,9 @@ class MicroBatcher:
         with self._cond:
             if self._helper is None:
                 self._helper = ThreadPoolExecutor(max_workers=self._workers - 1, thread_name_prefix="qa-encode")
-        rest = self._helper.submit(self.encode, texts[1:])
-        first = self.encode(texts[:1])
+        # Both halves queue: a half that spread again would wait on the helper it runs on.
+        rest = self._helper.submit(self._encode_queued, texts[1:])
+        first = self._encode_queued(texts[:1])
         return np.concatenate([first, rest.result()])
 
     def _take_batch(self) -> list[_Job]:
