@@ -234,6 +234,23 @@ def test_micro_batcher_spreads_a_lone_callers_texts_over_idle_slots():
     assert sorted(calls) == [["a"], ["bbb"]]
 
 
+def test_micro_batcher_answers_a_lone_caller_with_many_texts():
+    """The spread's second half used to spread again onto the one helper thread it was running
+    on, and waited for itself forever: any encode_queries call of three or more texts hung."""
+    import threading
+
+    from qa.encoder.batching import MicroBatcher
+
+    result = {}
+    batcher = MicroBatcher(lambda texts: np.array([[float(len(t))] for t in texts]), workers=2)
+    worker = threading.Thread(target=lambda: result.setdefault("v", batcher.encode(["a", "bb", "ccc", "dddd", "e"])),
+                              daemon=True)
+    worker.start()
+    worker.join(30)  # a deadlock leaves the thread running, and the test fails below instead of hanging
+    assert "v" in result, "encode of five texts never returned"
+    assert list(result["v"][:, 0]) == [1.0, 2.0, 3.0, 4.0, 1.0]
+
+
 def test_micro_batcher_keeps_a_callers_texts_together_when_a_slot_is_busy():
     import threading
 
