@@ -55,8 +55,9 @@ def onnx_file_embedder(onnx_file: Path):
     return FileEmbedder
 
 
-def _metrics(embedder_factory, index_dir: Path) -> dict[str, dict]:
-    """Eval metrics of each question set (by file name) through an assistant with this encoder."""
+def _metrics(embedder_factory, index_dir: Path, *, limit: int | None = None) -> dict[str, dict]:
+    """Eval metrics of each question set (by file name) through an assistant with this encoder;
+    ``limit``: only the first N questions of each set (``--questions``)."""
     from eval.dataset import load_questions, question_sets
     from eval.runner import run
     from eval.scoring import evaluate
@@ -65,7 +66,7 @@ def _metrics(embedder_factory, index_dir: Path) -> dict[str, dict]:
     assistant = Assistant.load(index_dir=index_dir, embedder=embedder_factory(None))
     by_set = {}
     for path in question_sets():
-        questions = load_questions(path)
+        questions = load_questions(path)[:limit]
         assistant.clear_cache()
         by_set[path.name] = evaluate(questions, run(assistant, questions, progress=False)).metrics
     return by_set
@@ -105,7 +106,7 @@ def onnx(ctx: Context) -> Section:
             "normalisation, run by `qa.encoder.onnx_encoder` (qa's default encoder); int8: "
             "`onnxruntime.quantization.quantize_dynamic` (QInt8 weights) of the model exported plainly (the quantiser cannot read onnxruntime's fused graph).", "")
     sec.table(["encoder", "p50 ms", "p95 ms", "p50 ratio to PyTorch", "mean cosine to PyTorch", "file MB"], rows)
-    by_set = {name: _metrics(factory, ctx.work_dir / f"eval-index-{name.replace(' ', '-')}")
+    by_set = {name: _metrics(factory, ctx.work_dir / f"eval-index-{name.replace(' ', '-')}", limit=ctx.max_questions)
               for name, factory in factories.items()}
     sets = list(by_set["pytorch"])
     metrics = {name: by_set[name][sets[0]] for name in by_set}
@@ -116,7 +117,8 @@ def onnx(ctx: Context) -> Section:
         mine, ref = by_set[name][set_name], by_set["pytorch"][set_name]
         return max((abs((mine.get(k) or 0) - (ref.get(k) or 0)), k) for k in keys)
 
-    sec.add(f"Eval metrics through the whole assistant (`python -m eval` scoring), index rebuilt with each encoder; "
+    each = f" (the first {ctx.max_questions} questions of each set)" if ctx.max_questions else ""
+    sec.add(f"Eval metrics through the whole assistant (`python -m eval` scoring), index rebuilt with each encoder{each}; "
             f"{sets[0]}:", "")
     sec.table(["metric", *metrics], [[k, *(metrics[n].get(k) for n in metrics)] for k in keys])
     sec.add("Largest metric change from PyTorch on each question set (metric in brackets):", "")

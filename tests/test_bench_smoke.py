@@ -1,8 +1,10 @@
 """Runs ``python -m bench`` for real in a tiny mode and reads what it wrote.
 
-One small section (the answer cache) with three questions, into tmp_path,
-with the real model and a real index built in a temporary folder. It checks
-the report's shape and that its numbers parse; it never asserts on timings.
+Each test runs one section with the fewest questions that still take every
+path of it, into tmp_path, with the real model. The bench's work folder gets
+a copy of the session's index (``work_dir``), so no run spends its time
+building one; the ONNX trial still builds an index per encoder. The tests
+check the report's shape and that its numbers parse; they never assert on timings.
 """
 
 from __future__ import annotations
@@ -16,10 +18,48 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _bench(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+def _bench(*args: str, tmp_path: Path, **extra_env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), **extra_env}
     return subprocess.run([sys.executable, "-m", "bench", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=300)
+
+
+def work_dir(tmp_path: Path, built_index_dir: Path) -> Path:
+    """A bench work folder holding a copy of the session's index (the bench's own is ``<work>/index``)."""
+    import shutil
+
+    work = tmp_path / "work"
+    shutil.copytree(built_index_dir, work / "index", symlinks=True)
+    return work
+
+
+#: Messages of each kind kept from each labelled set by `few_labelled`.
+FEW_PER_KIND = 2
+
+
+def few_labelled(folder: Path) -> Path:
+    """Every labelled set of eval/sets cut to FEW_PER_KIND messages of each kind (so every
+    set and both classes of each decision remain): a build still fits the learned
+    decisions, on a hundred messages instead of 1,500."""
+    import csv
+    from collections import Counter
+
+    from qa.training import read_labelled, training_dir
+
+    folder.mkdir(parents=True)
+    by_set: dict[str, list] = {}
+    for message in read_labelled(training_dir()):
+        by_set.setdefault(message.source, []).append(message)
+    for name, messages in by_set.items():
+        seen: Counter = Counter()
+        with (folder / f"{name}.csv").open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(("id", "question", "kind"))
+            for m in messages:
+                seen[m.kind] += 1
+                if seen[m.kind] <= FEW_PER_KIND:
+                    writer.writerow((m.id, m.question, m.kind))
+    return folder
 
 
 def test_help_lists_sections_and_quick(tmp_path):
@@ -36,9 +76,9 @@ def test_unknown_section_is_refused_with_the_choices(tmp_path):
     assert not (tmp_path / "RESULTS.md").exists()
 
 
-def test_tiny_run_writes_results_with_parsable_numbers(tmp_path):
+def test_tiny_run_writes_results_with_parsable_numbers(tmp_path, built_index_dir):
     out_dir = tmp_path / "out"
-    out = _bench("--sections", "cache", "--questions", "3", "--out", str(out_dir), "--work-dir", str(tmp_path / "work"),
+    out = _bench("--sections", "cache", "--questions", "3", "--out", str(out_dir), "--work-dir", str(work_dir(tmp_path, built_index_dir)),
                  tmp_path=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     text = (out_dir / "RESULTS.md").read_text(encoding="utf-8")
@@ -58,12 +98,12 @@ def test_tiny_run_writes_results_with_parsable_numbers(tmp_path):
     assert match and float(match.group(1)) >= 0
 
 
-def test_vectors_section_alone_reports_recall_at_the_apps_settings(tmp_path):
+def test_vectors_section_alone_reports_recall_at_the_apps_settings(tmp_path, built_index_dir):
     from qa.dense import HNSW_EF_SEARCH, SEARCH_DEPTH
 
     out_dir = tmp_path / "out"
     out = _bench("--sections", "vectors", "--vectors", "2000", "--encode-limit", "200", "--questions", "5",
-                 "--out", str(out_dir), "--work-dir", str(tmp_path / "work"), tmp_path=tmp_path)
+                 "--out", str(out_dir), "--work-dir", str(work_dir(tmp_path, built_index_dir)), tmp_path=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     text = (out_dir / "RESULTS.md").read_text(encoding="utf-8")
     assert "## 6. Scale: search only" in text and "## 6. Scale\n" not in text  # the slow corpus part did not run
@@ -75,12 +115,14 @@ def test_vectors_section_alone_reports_recall_at_the_apps_settings(tmp_path):
     assert f"k={SEARCH_DEPTH}" in text and "**Chosen settings**" in text
 
 
-def test_onnx_trial_runs_its_three_encoders(tmp_path):
+def test_onnx_trial_runs_its_three_encoders(tmp_path, built_index_dir):
     """The int8 arm quantises a plain export: onnxruntime's quantiser cannot read the
-    fused graph qa stores, and a failed section only shows as "FAILED" in the file."""
+    fused graph qa stores, and a failed section only shows as "FAILED" in the file.
+    Each encoder's index build fits its decisions on `few_labelled` sets, and the
+    metrics judge the first 3 questions of every set (``--questions 3``)."""
     out_dir = tmp_path / "out"
-    out = _bench("--sections", "onnx", "--questions", "3", "--out", str(out_dir), "--work-dir", str(tmp_path / "work"),
-                 tmp_path=tmp_path)
+    out = _bench("--sections", "onnx", "--questions", "3", "--out", str(out_dir), "--work-dir", str(work_dir(tmp_path, built_index_dir)),
+                 tmp_path=tmp_path, QA_TRAINING_DIR=str(few_labelled(tmp_path / "labelled")))
     assert out.returncode == 0, out.stderr[-2000:]
     text = (out_dir / "RESULTS.md").read_text(encoding="utf-8")
     assert "FAILED" not in text
@@ -94,12 +136,12 @@ def test_onnx_trial_runs_its_three_encoders(tmp_path):
     assert judged == [p.name for p in question_sets()] and len(judged) >= 2  # every set, not questions.csv alone
 
 
-def test_cold_start_section_runs_on_byte_compiled_modules(tmp_path):
+def test_cold_start_section_runs_on_byte_compiled_modules(tmp_path, built_index_dir):
     """The cold start is measured as installed: qa's modules byte-compiled, like the libraries it is compared with."""
     import importlib.util
 
     out_dir = tmp_path / "out"
-    out = _bench("--sections", "coldstart", "--quick", "--out", str(out_dir), "--work-dir", str(tmp_path / "work"),
+    out = _bench("--sections", "coldstart", "--quick", "--out", str(out_dir), "--work-dir", str(work_dir(tmp_path, built_index_dir)),
                  tmp_path=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     text = (out_dir / "RESULTS.md").read_text(encoding="utf-8")
@@ -112,13 +154,13 @@ def test_cold_start_section_runs_on_byte_compiled_modules(tmp_path):
         assert compiled.is_file() and compiled.stat().st_mtime >= source.stat().st_mtime, module
 
 
-def test_http_section_serves_the_real_app_and_accounts_its_cpu(tmp_path):
+def test_http_section_serves_the_real_app_and_accounts_its_cpu(tmp_path, built_index_dir):
     """The HTTP section against a real `app.py` on loopback: every level answered,
     past the limit a clean 503, and the server's CPU per answer set beside the
     encoder's own share (numbers that parse and add up, never timing bars)."""
     out_dir = tmp_path / "out"
     out = _bench("--sections", "http", "--quick", "--questions", "5", "--out", str(out_dir),
-                 "--work-dir", str(tmp_path / "work"), tmp_path=tmp_path)
+                 "--work-dir", str(work_dir(tmp_path, built_index_dir)), tmp_path=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     text = (out_dir / "RESULTS.md").read_text(encoding="utf-8")
     assert (out_dir / "http.png").stat().st_size > 0
@@ -140,13 +182,9 @@ def test_http_section_serves_the_real_app_and_accounts_its_cpu(tmp_path):
 def test_open_loop_section_reports_every_level_and_the_new_bars(tmp_path, built_index_dir):
     """`--sections openloop --quick` against a real `app.py`: capacity, idle, four Poisson levels
     with p50/p95/p99 and failures, the three bars (pass or not: timings are the bench's to judge)
-    and the plot; the retired closed-loop bar is gone. The session's index is copied in, so the
-    run does not build one."""
-    import shutil
-
-    shutil.copytree(built_index_dir, tmp_path / "work" / "index", symlinks=True)
+    and the plot; the retired closed-loop bar is gone."""
     out_dir = tmp_path / "out"
-    out = _bench("--sections", "openloop", "--quick", "--out", str(out_dir), "--work-dir", str(tmp_path / "work"),
+    out = _bench("--sections", "openloop", "--quick", "--out", str(out_dir), "--work-dir", str(work_dir(tmp_path, built_index_dir)),
                  tmp_path=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     text = (out_dir / "RESULTS.md").read_text(encoding="utf-8")
