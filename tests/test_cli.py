@@ -52,8 +52,10 @@ def test_build_then_check(tmp_path):
 
 
 @pytest.mark.parametrize("args,fragment", [(("check",), "python -m qa build"), (("ask", ""), "type a question")])
-def test_errors_are_one_line_without_traceback(tmp_path, args, fragment):
-    result = run_qa(*args, index_dir=tmp_path / "empty")
+def test_errors_are_one_line_without_traceback(request, tmp_path, args, fragment):
+    # `check` finds no index; `ask` gets an index (a copy of the session's) and an empty question.
+    index_dir = tmp_path / "empty" if args[0] == "check" else request.getfixturevalue("index_copy")
+    result = run_qa(*args, index_dir=index_dir)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr + result.stdout
     assert fragment in result.stderr + result.stdout

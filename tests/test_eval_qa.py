@@ -1,7 +1,8 @@
 """`python -m eval` through a subprocess against the real qa assistant.
 
-Skipped until the qa library offers ``Assistant``. The index is built into a
-temporary folder (``QA_INDEX_DIR``) so nothing is written into the repository.
+Skipped until the qa library offers ``Assistant``. The runs read a copy of the
+session's index in a temporary folder (``QA_INDEX_DIR``), so nothing is
+written into the repository and no run builds one.
 """
 
 from __future__ import annotations
@@ -33,8 +34,11 @@ SMALL_CSV = (
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    index_dir = tmp_path_factory.mktemp("index")
+def env(tmp_path_factory, built_index_dir):
+    import shutil
+
+    index_dir = tmp_path_factory.mktemp("eval-qa") / "index"
+    shutil.copytree(built_index_dir, index_dir, symlinks=True)
     return os.environ | {"HF_HUB_OFFLINE": "1", "QA_INDEX_DIR": str(index_dir)}
 
 

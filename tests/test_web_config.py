@@ -1,6 +1,8 @@
 """A second real server, configured as a clinic would behind a reverse proxy:
 ROOT_PATH=/faq, a CORS allow-list and an embed allow-list, all set through
-environment variables (the flags are covered in test_web_render.py)."""
+environment variables (the flags are covered in test_web_render.py). Like a
+clinic's first start it has no index yet and builds one on start-up; the
+suite's other servers start on a copy of the session's index."""
 
 from __future__ import annotations
 
@@ -15,14 +17,28 @@ CLINIC = "https://clinic.example.org"
 
 
 @pytest.fixture(scope="module")
-def configured(tmp_path_factory):
+def configured_server(tmp_path_factory):
     server = start_server(
         tmp_path_factory.mktemp("configured-server"),
         extra_env={"ROOT_PATH": "/faq", "CORS_ORIGINS": CLINIC, "EMBED_ORIGINS": CLINIC},
     )
-    with httpx.Client(base_url=server.base_url, timeout=60) as client:
-        yield client
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def configured(configured_server):
+    with httpx.Client(base_url=configured_server.base_url, timeout=60) as client:
+        yield client
+
+
+def test_a_first_start_builds_its_index_in_the_configured_folder(configured_server, configured):
+    import json
+
+    manifest = json.loads((configured_server.index_dir / "current" / "manifest.json").read_text())
+    health = configured.get("/api/health").json()
+    assert health["index"]["built_at"] == manifest["built_at"] and health["index"]["passage_count"] > 0
+    assert (configured_server.index_dir / "decisions.json").is_file()  # the learned decisions were fitted too
 
 
 def test_root_path_is_used_for_the_pages_public_urls(configured):

@@ -1,8 +1,10 @@
 """Shared helpers for the web tests: one real `python app.py` server per test run.
 
 The server runs in a subprocess on a free loopback port with the real model,
-an index built on start-up into a temporary folder, and its own HOME, working
-directory and Gradio temp folder, so a test can search everything it wrote.
+a copy of the session's index (conftest.py) in its own folder, and its own HOME,
+working directory and Gradio temp folder, so a test can search everything it
+wrote. `start_server` without an index builds one on start-up, as a clinic's
+first start does (test_web_config.py's server does that).
 stdout and stderr go to files for the privacy test. Import the fixtures by
 name into a test module; the server itself is started once and shared.
 """
@@ -55,6 +57,12 @@ class WebServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def with_index(root: Path, built_index_dir: Path) -> Path:
+    """Copy the session's index to ``root/index``, where `start_server` points the server."""
+    shutil.copytree(built_index_dir, root / "index", symlinks=True)
+    return root / "index"
 
 
 def free_port() -> int:
@@ -113,7 +121,9 @@ _SHARED: dict[str, WebServer] = {}
 def web_server(request, tmp_path_factory) -> WebServer:
     """The one shared real server (started on first use, stopped at the end)."""
     if "server" not in _SHARED:
-        server = start_server(tmp_path_factory.mktemp("web-server"))
+        root = tmp_path_factory.mktemp("web-server")
+        with_index(root, request.getfixturevalue("built_index_dir"))
+        server = start_server(root)
         _SHARED["server"] = server
         request.session.config.add_cleanup(server.stop)
     server = _SHARED["server"]
@@ -168,7 +178,8 @@ def security_server(request, tmp_path_factory) -> WebServer:
     """One server for the attacks (tests/test_security_*.py), apart from the shared one,
     so a regression that freezes it cannot take the rest of the suite down with it."""
     if "security" not in _SHARED:
-        server = start_security_server(tmp_path_factory.mktemp("security-server"))
+        root = tmp_path_factory.mktemp("security-server")
+        server = start_security_server(root, index_dir=with_index(root, request.getfixturevalue("built_index_dir")))
         _SHARED["security"] = server
         request.session.config.add_cleanup(server.stop)
     server = _SHARED["security"]
