@@ -2,10 +2,12 @@
 
 The shipped assistant learns its decisions from every labelled set in
 ``eval/sets/``, so scoring it on those sets would grade it on its own homework.
-Here each set in turn is held out: the decisions are fitted on the other sets
-only (through ``Assistant.fit_decisions``, the same reading and fitting a build
-does), the held-out set is asked, and it is scored as usual. The rules alone
-(no learned model) are scored beside it on the same questions.
+Here each set in turn is held out: the other sets alone become the alternate
+questions of a new index and the decisions' training messages (through
+``Assistant.trained_on``, the same steps a build takes), the held-out set is
+asked, and it is scored as usual. The rules alone over the document alone (no
+alternate questions, no learned model) are scored beside it on the same
+questions.
 
 It only composes the runner, the scorer and the assistant; it writes nothing.
 """
@@ -23,22 +25,33 @@ from eval.scoring import evaluate
 MEAN_KEYS = ("hit@1", "hit@3", "answer@1", "oos_abstain", "false_abstain", "red_flag_recall", "false_urgent")
 
 
+#: The techniques compared, each adding one step to the one before; the last is what ships.
+TECHNIQUES = {
+    "rules": "rules alone",
+    "learned": "+ learned decisions",
+    "shipped": "+ alternate questions (shipped)",
+}
+
+
 def cross_validate(assistant, sets: Sequence[Path], *, k: int = 10, progress: bool = False) -> dict[str, dict]:
-    """``{set name: {"learned": metrics, "rules": metrics}}`` plus a ``"mean"`` entry."""
+    """``{set name: {technique: metrics}}`` (keys of ``TECHNIQUES``) plus a ``"mean"`` entry."""
     from qa.training import LabelledMessage
 
     questions = {path.stem: load_questions(path) for path in sets}
-    rules_only = assistant.with_decisions(None)
+    document_only = assistant.trained_on([])  # the rules, and no labelled message as an alternate question
     results: dict[str, dict] = {}
     for name, held_out in questions.items():
-        training = [LabelledMessage(q.id, q.question, q.kind, other)
+        training = [LabelledMessage(q.id, q.question, q.kind, other, "||".join(q.quotes))
                     for other, rows in questions.items() if other != name for q in rows]
-        learned = assistant.with_decisions(assistant.fit_decisions(training))
-        results[name] = {
-            "learned": evaluate(held_out, run(learned, held_out, k=k, progress=progress, desc=name)).metrics,
-            "rules": evaluate(held_out, run(rules_only, held_out, k=k, progress=progress, desc=f"{name} rules")).metrics,
+        variants = {
+            "rules": document_only,
+            "learned": document_only.with_decisions(document_only.fit_decisions(training)),
+            "shipped": assistant.trained_on(training),
         }
-    results["mean"] = {variant: mean_metrics([r[variant] for r in results.values()]) for variant in ("learned", "rules")}
+        results[name] = {key: evaluate(held_out, run(variant, held_out, k=k, progress=progress,
+                                                     desc=f"{name} {key}")).metrics
+                         for key, variant in variants.items()}
+    results["mean"] = {key: mean_metrics([r[key] for r in results.values()]) for key in TECHNIQUES}
     return results
 
 
@@ -51,17 +64,22 @@ def mean_metrics(rows: Sequence[dict]) -> dict:
     return out
 
 
+def techniques(results: dict[str, dict]) -> dict[str, dict]:
+    """The mean row of each technique, keyed by its label (for ``report.compare_table``)."""
+    return {label: results["mean"][key] for key, label in TECHNIQUES.items()}
+
+
 def table(results: dict[str, dict]) -> str:
-    """One Markdown row per held-out set (learned, with the rules alone in brackets), then the mean."""
+    """One Markdown row per held-out set (shipped, with the rules alone in brackets), then the mean."""
     header = "| held-out set | " + " | ".join(MEAN_KEYS) + " |"
     lines = [header, "|" + "---|" * (len(MEAN_KEYS) + 1)]
     for name, variants in results.items():
-        cells = [_cell(variants["learned"].get(key), variants["rules"].get(key)) for key in MEAN_KEYS]
+        cells = [_cell(variants["shipped"].get(key), variants["rules"].get(key)) for key in MEAN_KEYS]
         label = f"**{name}**" if name == "mean" else name
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _cell(learned, rules) -> str:
+def _cell(shipped, rules) -> str:
     fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-    return f"{fmt(learned)} ({fmt(rules)})"
+    return f"{fmt(shipped)} ({fmt(rules)})"

@@ -25,6 +25,8 @@ from .passages import Passage
 from .text import fold, strip_markdown
 
 ALTERNATES_FILE = "alternate_questions.csv"
+#: The ``View.kind`` of an alternate question.
+ALTERNATE_KIND = "question"
 log = logging.getLogger("qa.alternates")
 
 
@@ -55,7 +57,7 @@ def alternate_views(passages: list[Passage], alternates: tuple[Alternate, ...]) 
         if owner is None:
             missing += 1
             continue
-        views.append(View(owner, "question", 0, 0, alternate.question))
+        views.append(View(owner, ALTERNATE_KIND, 0, 0, alternate.question))
     if missing:
         log.warning("%d alternate question(s) in %s quote text no passage holds; they are left out.", missing, ALTERNATES_FILE)
     return views

@@ -117,7 +117,7 @@ def compose(
     so no part is dropped silently."""
     quoted = [QuotedPassage.from_passage(h.passage, h.score) for h in hits]
     best_sentence = hits[0].best_sentence if hits else ""
-    confidence = max(0.0, min(1.0, hits[0].dense)) if hits else 0.0
+    confidence = max(0.0, min(1.0, hits[0].document_dense)) if hits else 0.0
     if urgent and guidance is not None:
         # The safety guidance leads, whatever retrieval ranked first.
         quoted = [QuotedPassage.from_passage(guidance, 1.0)] + [q for q in quoted if q.id != guidance.id]

@@ -13,6 +13,7 @@ parts together; the logic lives in the modules it calls.
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -22,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import answer as answers
-from .alternates import load_alternates
+from .alternates import Alternate, load_alternates
 from .config import MAX_QUESTION_CHARS, Paths, resolve_paths
 from .corpus import CorpusFile, read_corpus
 from .dense import set_search_threads
@@ -37,7 +38,8 @@ from .decisions.policy import Urgency, decide_scope, decide_urgency
 from .decisions.scope import ScopeDecision
 from .reading import Reading, read_message
 from .training import (DECISIONS_FILE, READ_THREADS, Decisions, LabelledMessage, fit_decisions, fit_labelled,
-                       load_decisions, save_decisions, training_dir, training_fingerprint)
+                       labelled_alternates, load_decisions, read_labelled, save_decisions, training_dir,
+                       training_fingerprint)
 from .retriever import Hit, RetrievalSettings, Retriever, document_words
 from .decisions.function_words import FUNCTION_WORDS
 from .spelling import build_corrector, wordpiece_dictionary
@@ -130,6 +132,19 @@ class Assistant:
             readings = list(pool.map(read, [m.question for m in messages]))
         kept = [(m, r) for m, r in zip(messages, readings) if r.vector is not None]
         return fit_decisions([m for m, _ in kept], [r for _, r in kept])
+
+    def trained_on(self, messages: list[LabelledMessage]) -> "Assistant":
+        """The assistant a build would make if ``messages`` were every labelled set: their
+        in-scope wordings as alternate questions in a new index (held in memory), decisions
+        fitted over it (none: the rules alone over the clinic's own file). Leave-one-set-out
+        evaluation uses it, so a held-out set is neither an alternate question nor a
+        training message."""
+        alternates = load_alternates(self.paths.corpus_dir) + labelled_alternates(messages)
+        with tempfile.TemporaryDirectory(prefix="qa-trained-") as folder:
+            build_index(read_corpus(self.paths.corpus_dir), self.embedder, Path(folder), alternates=alternates)
+            index = load_index(Path(folder), dimension=self.embedder.dimension)
+        trained = self.over_index(index)
+        return trained.with_decisions(trained.fit_decisions(messages) if messages else None)
 
     def over_index(self, index: Index) -> "Assistant":
         """Same model, corpus files and settings over another (e.g. synthetic)
@@ -293,7 +308,8 @@ class Assistant:
                                       "unknown_words": query.unknown_words,
                                       "asked_unknown_words": query.asked_unknown_words,
                                       "not_covered_topic": reading.topic, "signs": reading.flags.signs,
-                                      "rule_scope": reading.rule_scope.reason, "urgency_by": urgency.reason, **chances})
+                                      "rule_scope": reading.rule_scope.reason, "urgency_by": urgency.reason,
+                                      "alternate_cosine": round(query.alternate_cosine, 4), **chances})
 
 
 def _read(loaded: _Loaded, question: str, *, searched: str, k: int) -> Reading:
@@ -303,21 +319,31 @@ def _read(loaded: _Loaded, question: str, *, searched: str, k: int) -> Reading:
 
 def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, ScopeDecision, dict]:
     """The rules' decisions, refined by the learned models when the index has them."""
+    alternate = reading.query.alternate_cosine
     if decisions is None or reading.vector is None:
-        return decide_urgency(reading.flags, None, 1.0), decide_scope(reading.rule_scope, None, 0.0), {}
+        return (decide_urgency(reading.flags, None, 1.0),
+                decide_scope(reading.rule_scope, None, 0.0, alternate_cosine=alternate), {})
     p_urgent = decisions.urgency.probability(reading.vector, ())
     p_covered = decisions.coverage.probability(reading.vector, reading.coverage_cues)
     return (decide_urgency(reading.flags, p_urgent, decisions.urgency.threshold),
-            decide_scope(reading.rule_scope, p_covered, decisions.coverage.threshold),
+            decide_scope(reading.rule_scope, p_covered, decisions.coverage.threshold, alternate_cosine=alternate),
             {"p_urgent": round(p_urgent, 4), "p_covered": round(p_covered, 4)})
 
 
 def build(files: list[CorpusFile], embedder: Embedder, paths: Paths, *, progress: bool = False) -> Path:
     """Build the index, then fit the learned decisions over it (``python -m qa build``); return the index folder."""
     folder = build_index(files, embedder, paths.index_dir, chunking=ChunkingSettings(), progress=progress,
-                         alternates=load_alternates(paths.corpus_dir))
+                         alternates=index_alternates(paths.corpus_dir))
     _fit_and_save(load_index(paths.index_dir, dimension=embedder.dimension), embedder, paths)
     return folder
+
+
+def index_alternates(corpus_dir: Path) -> tuple[Alternate, ...]:
+    """The alternate questions an index of ``corpus_dir`` holds: the clinic's file, then every
+    labelled in-scope message (``training_dir()``). Whoever builds or checks an index passes these."""
+    training = training_dir()
+    labelled = read_labelled(training) if training.is_dir() else []
+    return load_alternates(corpus_dir) + labelled_alternates(labelled)
 
 
 def _decision_inputs(index: Index, paths: Paths) -> dict:
@@ -398,7 +424,7 @@ def _load_or_build(files: list[CorpusFile], embedder: Embedder, paths: Paths, re
     is checked against the encoder once both are ready.
     """
     index_dir = paths.index_dir
-    expected = expected_manifest(files, embedder, ChunkingSettings(), load_alternates(paths.corpus_dir))
+    expected = expected_manifest(files, embedder, ChunkingSettings(), index_alternates(paths.corpus_dir))
     if rebuild != "always":
         try:
             loaded = prepare(load_index(index_dir, expected=expected))

@@ -102,6 +102,7 @@ def _passages(args, locations) -> int:
 
 
 def _check(args, locations) -> int:
+    from .assistant import index_alternates
     from .config import resolve_paths
     from .corpus import read_corpus
     from .encoder.embedder import Embedder
@@ -110,7 +111,8 @@ def _check(args, locations) -> int:
 
     paths = resolve_paths(**locations)
     embedder = Embedder(paths.model_path)
-    expected = expected_manifest(read_corpus(paths.corpus_dir), embedder, ChunkingSettings())
+    expected = expected_manifest(read_corpus(paths.corpus_dir), embedder, ChunkingSettings(),
+                                 index_alternates(paths.corpus_dir))
     index = load_index(paths.index_dir, expected=expected, dimension=embedder.dimension)
     print(f"ok: {len(index.passages)} passages, built {index.manifest['built_at']} with {index.manifest['model']['name']}"
           f" (encoder backend: {embedder.backend})")

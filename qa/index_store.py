@@ -20,11 +20,13 @@ import os
 import shutil
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import faiss
+import numpy as np
 
 from .alternates import Alternate, alternate_views
 from .corpus import CorpusFile
@@ -83,6 +85,26 @@ def staleness(manifest: dict, expected: dict) -> str | None:
     return None
 
 
+#: Vectors of texts this process has embedded for an index, per encoder object. A
+#: build re-encodes only what changed since the last one in this process: a
+#: content edit, or leave-one-set-out evaluation, which builds one index per
+#: held-out set from mostly the same alternate questions. Memory only, never
+#: written; the texts are the document's and the alternate questions, never a
+#: message being answered.
+_VIEW_VECTORS: "weakref.WeakKeyDictionary[object, dict[str, np.ndarray]]" = weakref.WeakKeyDictionary()
+VIEW_VECTORS_KEPT = 50_000
+
+
+def _view_vectors(embedder: Embedder, texts: list[str], *, progress: bool) -> np.ndarray:
+    known = _VIEW_VECTORS.setdefault(embedder, {})
+    missing = list(dict.fromkeys(t for t in texts if t not in known))
+    fresh = dict(zip(missing, embedder.encode(missing, progress=progress))) if missing else {}
+    if len(known) + len(fresh) > VIEW_VECTORS_KEPT:
+        known.clear()
+    known.update(fresh)
+    return np.stack([fresh[t] if t in fresh else known[t] for t in texts]).astype(np.float32)
+
+
 def build_index(
     files: list[CorpusFile],
     embedder: Embedder,
@@ -103,7 +125,7 @@ def build_index(
     tmp = builds / f"tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        vectors = embedder.encode([v.text for v in views], progress=progress)
+        vectors = _view_vectors(embedder, [v.text for v in views], progress=progress)
         _write_jsonl(tmp / "passages.jsonl", (dataclasses.asdict(p) for p in passages))
         _write_jsonl(tmp / "views.jsonl", (dataclasses.asdict(v) for v in views))
         faiss.write_index(make_index(vectors), str(tmp / "dense.faiss"))

@@ -52,7 +52,7 @@ def read_message(question: str, *, searched: str, retriever: Retriever, warning_
     query, hits = retriever.search(search_text, k=k)
     question_words = words(query.corrected)
     has_content = any(len(w) > 1 or w.isdigit() for w in question_words) and bool(query.tokens)
-    best = max((h.dense for h in hits), default=-1.0)
+    best = max(query.document_cosines, default=-1.0)
     # Words the document lacks count where the patient asks, not in the story
     # around it ("my daughter in Leeds..."): see qa/decisions/message.py.
     topic = find_topic(query.corrected, query.ask, not_covered)
@@ -61,6 +61,6 @@ def read_message(question: str, *, searched: str, retriever: Retriever, warning_
                         rare_term_match=retriever.rare_term_match(query, hits), not_covered_topic=topic)
     return Reading(
         flags=flags, query=query, hits=hits, asked=split_questions(search_text), rule_scope=rule_scope, topic=topic,
-        coverage_cues=coverage_cues([h.dense for h in hits], unknown_words=len(set(query.asked_unknown_words)),
-                                    lexical=hits[0].lexical if hits else 0.0),
+        coverage_cues=coverage_cues(query.document_cosines, unknown_words=len(set(query.asked_unknown_words)),
+                                    lexical=query.document_lexical),
     )

@@ -20,6 +20,7 @@ import numpy as np
 
 from .encoder.embedder import Embedder
 from .decisions.function_words import FUNCTION_WORDS
+from .alternates import ALTERNATE_KIND
 from .dense import SEARCH_ALL_UP_TO, SEARCH_DEPTH, best_per_passage
 from .fusion import RRF_K, rrf
 from .glossary import Glossary, document_terms, matches
@@ -78,6 +79,16 @@ class Query:
     #: The encoder's vector of ``dense_text`` (set by ``search``): the learned decisions read it, so
     #: deciding costs no second encode.
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: The passages' cosines, and the first one's BM25 score, in the ranking the document's own
+    #: views give, without the alternate questions (set by ``search``). Deciding whether the
+    #: document answers reads these (qa/alternates.py): a labelled message that is itself an
+    #: alternate question must not vouch for itself, nor a question near one borrow its cover.
+    document_cosines: tuple[float, ...] = field(default=(), compare=False)
+    document_lexical: float = field(default=0.0, compare=False)
+    #: The best cosine of the question's own vector with one of the clinic's alternate
+    #: questions (-1 when there are none or dense search is off):
+    #: a wording the clinic has said the document answers (qa.decisions.policy.ALTERNATE_MATCH).
+    alternate_cosine: float = field(default=-1.0, compare=False)
 
     @property
     def dense_text(self) -> str:
@@ -95,6 +106,7 @@ class Hit:
     dense: float  # best cosine over the passage's views (-1 if dense is off)
     lexical: float  # BM25 score
     best_sentence: str  # the passage sentence closest to the question (plain text)
+    document_dense: float = -1.0  # best cosine over the document's own views (no alternate questions)
 
 
 #: A stem found in at least this share of passages is the document's topic
@@ -169,6 +181,11 @@ class Retriever:
         self.corrector = corrector
         self.settings = settings
         self._kind = np.array([v.kind == "passage" for v in index.views])
+        self._alternate = np.array([v.kind == ALTERNATE_KIND for v in index.views], dtype=bool)
+        # The alternate questions' own vectors, to compare with the question's own (unfocused) vector.
+        alternate_ids = np.flatnonzero(self._alternate)
+        self._alternate_vectors = (np.stack([index.dense.reconstruct(int(i)) for i in alternate_ids])
+                                   if len(alternate_ids) else np.zeros((0, index.dense.d), np.float32))
         self._owner = np.array([v.passage for v in index.views], dtype=np.int64)
         self.document_words = known_words if known_words is not None else document_words(index.passages)
         stems_per_passage = [word_stems(p.plain_text) for p in index.passages]  # one stemming pass for both
@@ -235,21 +252,19 @@ class Retriever:
     def search(self, question: str, *, k: int = 3) -> tuple[Query, list[Hit]]:
         query = self.analyse(question)
         n = len(self.index.passages)
-        dense_scores = np.full(n, -1.0, dtype=np.float32)
+        dense_scores = document_scores = np.full(n, -1.0, dtype=np.float32)
         view_scores: dict[int, float] = {}
+        alternate = -1.0
         if self.settings.dense:
-            dense_scores, view_scores, vector = self._dense(query)
+            dense_scores, document_scores, view_scores, vector, alternate = self._dense(query)
             query = replace(query, vector=vector)
         lexical_scores = self.index.lexical.scores(list(query.tokens)) if self.settings.lexical else np.zeros(n, np.float32)
-        if self.settings.dense and self.settings.lexical and self.settings.fusion == "score":
-            top = float(lexical_scores.max()) if len(lexical_scores) else 0.0
-            fused = dense_scores + self.settings.lexical_weight * (lexical_scores / top if top > 0 else 0.0)
-        elif self.settings.dense and self.settings.lexical:
-            fused = rrf([np.clip(dense_scores, 1e-6, None), lexical_scores], weights=[self.settings.dense_weight, 1.0], k=self.settings.rrf_k)
-        elif self.settings.dense:
-            fused = dense_scores.astype(np.float64)
-        else:
-            fused = lexical_scores.astype(np.float64)
+        fused = self._fuse(dense_scores, lexical_scores)
+        # The ranking the document alone gives (no alternate questions): what coverage is decided on.
+        document_order = top_k(self._fuse(document_scores, lexical_scores) if alternate > -1.0 else fused, max(1, k))
+        query = replace(query, alternate_cosine=alternate,
+                        document_cosines=tuple(float(document_scores[i]) for i in document_order),
+                        document_lexical=float(lexical_scores[document_order[0]]) if n else 0.0)
         order = top_k(fused, max(1, k))
         hits = [
             Hit(
@@ -258,10 +273,23 @@ class Retriever:
                 dense=float(dense_scores[i]),
                 lexical=float(lexical_scores[i]),
                 best_sentence=self._best_sentence(i, query, view_scores),
+                document_dense=float(document_scores[i]),
             )
             for i in order
         ]
         return query, hits
+
+    def _fuse(self, dense_scores: np.ndarray, lexical_scores: np.ndarray) -> np.ndarray:
+        """One score per passage from the dense and lexical scores, as the settings say."""
+        s = self.settings
+        if s.dense and s.lexical and s.fusion == "score":
+            top = float(lexical_scores.max()) if len(lexical_scores) else 0.0
+            return dense_scores + s.lexical_weight * (lexical_scores / top if top > 0 else 0.0)
+        if s.dense and s.lexical:
+            return rrf([np.clip(dense_scores, 1e-6, None), lexical_scores], weights=[s.dense_weight, 1.0], k=s.rrf_k)
+        if s.dense:
+            return dense_scores.astype(np.float64)
+        return lexical_scores.astype(np.float64)
 
     def rare_term_match(self, query: Query, hits: list[Hit]) -> bool:
         """Does the top passage share a rare document term with the question?"""
@@ -270,8 +298,10 @@ class Retriever:
         asked = set(lexical_tokens(query.corrected)) & self._rare_stems
         return bool(asked & set(lexical_tokens(hits[0].passage.plain_text)))
 
-    def _dense(self, query: Query) -> tuple[np.ndarray, dict[int, float], np.ndarray]:
-        """Best cosine per passage, the cosine of every view searched, and the question's own vector."""
+    def _dense(self, query: Query) -> tuple[np.ndarray, np.ndarray, dict[int, float], np.ndarray, float]:
+        """Best cosine per passage (over all its views, then over the document's own), the cosine
+        of every view searched, the question's own vector, and its best cosine with an
+        alternate question."""
         if query.focused:
             # Mean of the two directions: cosine with it is (about) the mean of
             # the cosines with the full and the focused question.
@@ -289,7 +319,15 @@ class Retriever:
         if not self.settings.sentences:
             passage_views = self._kind[np.clip(ids, 0, None)]
             scores, ids = scores[passage_views], ids[passage_views]
-        return (*best_per_passage(scores, ids, self._owner, len(self.index.passages)), own)
+        n = len(self.index.passages)
+        best, view_scores = best_per_passage(scores, ids, self._owner, n)
+        alternate = self._alternate[np.clip(ids, 0, None)] & (ids >= 0)
+        if not alternate.any():
+            return best, best, view_scores, own, -1.0
+        document = best_per_passage(scores[~alternate], ids[~alternate], self._owner, n)[0]
+        # Matched as whole questions: the question as asked against each alternate question, not
+        # the topic-focused search vector (with which even the same words score about 0.86).
+        return best, document, view_scores, own, float((self._alternate_vectors @ own).max())
 
     def _sentence_tokens(self, view_id: int) -> frozenset[str]:
         """BM25 tokens of a sentence view, worked out on first use and kept."""

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .alternates import Alternate
 from .clinic_tables import read_table
 from .errors import IndexCorrupt, IndexNotFound, IndexStale
 from .config import PROJECT_ROOT
@@ -60,6 +61,7 @@ class LabelledMessage:
     question: str
     kind: str
     source: str  # the set it came from (file name without .csv)
+    answer_quote: str = ""  # verbatim document snippets separated by "||" (empty when not covered)
 
     @property
     def urgent(self) -> bool:
@@ -91,10 +93,23 @@ def read_labelled(folder: Path) -> list[LabelledMessage]:
     """Every row of every CSV in ``folder`` (columns id, question, kind)."""
     rows = []
     for path in sorted(folder.glob("*.csv")):
-        for row in read_table(path, columns=("id", "question", "kind")):
+        for row in read_table(path, columns=("id", "question", "kind", "answer_quote")):
             if row["question"].strip() and row["kind"].strip():
-                rows.append(LabelledMessage(row["id"], row["question"], row["kind"].strip(), path.stem))
+                rows.append(LabelledMessage(row["id"], row["question"], row["kind"].strip(), path.stem,
+                                            row["answer_quote"].strip()))
     return rows
+
+
+#: Kinds of labelled message that become alternate questions of their passage: the
+#: patients' wordings of what the document answers. Red flags are left out: they
+#: are answered with the warning-signs guidance whatever passage ranks first.
+ALTERNATE_KINDS = frozenset({"faq", "paraphrase", "section", "near_miss", "feedback"})
+
+
+def labelled_alternates(messages: Sequence[LabelledMessage]) -> tuple[Alternate, ...]:
+    """Each labelled in-scope message as an alternate question of the passage holding its first quote."""
+    return tuple(Alternate(m.question.strip(), m.answer_quote.split("||")[0].strip())
+                 for m in messages if m.kind in ALTERNATE_KINDS and m.answer_quote.strip() and m.question.strip())
 
 
 def training_fingerprint(folder: Path, corpus_dir: Path, *, index: dict) -> dict:

@@ -96,6 +96,7 @@ def test_rebuild_while_serving_and_loading(assistant, shared, tmp_path, monkeypa
     from qa import Assistant
     from qa.corpus import read_corpus
     from qa.encoder.embedder import Embedder
+    from qa.assistant import index_alternates
     from qa.index_store import build_index, current_folder, load_index
 
     monkeypatch.setattr(qa.assistant, "CACHE_SIZE", 0)
@@ -155,7 +156,7 @@ def test_rebuild_while_serving_and_loading(assistant, shared, tmp_path, monkeypa
     for worker in workers:
         worker.start()
     try:
-        new_folder = build_index(read_corpus(corpus_dir), embedder, index_dir)
+        new_folder = build_index(read_corpus(corpus_dir), embedder, index_dir, alternates=index_alternates(corpus_dir))
     finally:
         built.set()
         for worker in workers:
@@ -175,6 +176,7 @@ def _swap_during_load(monkeypatch, shared, tmp_path, rebuilds: int) -> Path:
     """After load_index has resolved `current` once, run `rebuilds` complete builds of an
     edited corpus into the same folder (as another process could), then let the load go on."""
     import qa.index_store as store
+    from qa.assistant import index_alternates
     from qa.corpus import read_corpus
     from qa.encoder.embedder import Embedder
 
@@ -191,7 +193,7 @@ def _swap_during_load(monkeypatch, shared, tmp_path, rebuilds: int) -> Path:
         if calls[0] == 1:
             for _ in range(rebuilds):
                 time.sleep(1.1)  # build ids carry a per-second timestamp
-                store.build_index(read_corpus(corpus_dir), embedder, index_dir)
+                store.build_index(read_corpus(corpus_dir), embedder, index_dir, alternates=index_alternates(corpus_dir))
         return folder
 
     monkeypatch.setattr(store, "current_folder", current_folder)

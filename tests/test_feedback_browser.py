@@ -28,6 +28,8 @@ pytestmark = [needs_chromium, pytest.mark.browser, pytest.mark.timeout(400)]
 ANSWER_TIMEOUT_MS = 60_000
 NOT_COVERED_TEXT = "does not cover that question"
 UNCOVERED = "I'm Dorothy Quennell, can I go in the sauna the day after my injection?"
+#: The assigned question as another patient asks it (the kept wording has the name redacted).
+ASSIGNED = "can I go in the sauna the day after my injection?"
 DISLIKED = "How long does the pain relief last?"
 TARGET_HEADING = "After the Injection: What to Expect"
 
@@ -129,7 +131,7 @@ def test_patient_feedback_to_alternate_question(browser, collecting_server, arti
     wait_until(lambda: (collecting_server.index_dir / "current").resolve() != index_before, what="the index rebuilt")
     staff_context.close()
 
-    again = ask(chat, UNCOVERED)
+    again = ask(chat, ASSIGNED)
     chat.screenshot(path=str(artifacts_dir / "chat-after-alternate.png"), full_page=True)
     try:
         assert NOT_COVERED_TEXT not in again.inner_text() and TARGET_HEADING in again.inner_text()

@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from qa import Assistant
+from qa.assistant import index_alternates
 from qa.corpus import read_corpus
 from qa.encoder.embedder import Embedder
 from qa.errors import IndexCorrupt, IndexNotFound, IndexStale
@@ -43,7 +44,7 @@ def test_stale_index_is_detected_and_rebuilt(index_copy, tmp_path, caplog):
     shutil.copytree(CORPUS_DIR, corpus)
     doc = corpus / "hip_injections.md"
     doc.write_text(doc.read_text() + "\n## Parking\n\nFree parking is available behind the clinic building.\n")
-    expected = expected_manifest(read_corpus(corpus), Embedder(), ChunkingSettings())
+    expected = expected_manifest(read_corpus(corpus), Embedder(), ChunkingSettings(), index_alternates(corpus))
     with pytest.raises(IndexStale, match="python -m qa build"):
         load_index(index_copy, expected=expected)
     with caplog.at_level(logging.WARNING, logger="qa"):
@@ -79,7 +80,7 @@ def test_serving_assistant_switches_to_a_rebuilt_index(index_copy, tmp_path, mon
 
     doc = corpus / "hip_injections.md"
     doc.write_text(doc.read_text() + "\n## Parking\n\nFree parking is available behind the clinic building.\n")
-    build_index(read_corpus(corpus), serving.embedder, index_copy)
+    build_index(read_corpus(corpus), serving.embedder, index_copy, alternates=index_alternates(corpus))
     monkeypatch.setattr(assistant_module, "REFRESH_SECONDS", 0.0)
     serving._next_refresh = 0.0
     after = serving.ask("is there free parking behind the clinic building?")

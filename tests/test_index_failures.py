@@ -225,11 +225,13 @@ def test_auto_rebuilds_and_answers_as_before(damaged, shared, reference, monkeyp
 
 
 def _expected(assistant) -> dict:
+    from qa.assistant import index_alternates
     from qa.corpus import read_corpus
     from qa.index_store import expected_manifest
     from qa.passages import ChunkingSettings
 
-    return expected_manifest(read_corpus(assistant.paths.corpus_dir), assistant.embedder, ChunkingSettings())
+    corpus_dir = assistant.paths.corpus_dir
+    return expected_manifest(read_corpus(corpus_dir), assistant.embedder, ChunkingSettings(), index_alternates(corpus_dir))
 
 
 def test_index_copied_without_symlinks_can_be_rebuilt(shared, tmp_path, reference, monkeypatch):

@@ -81,6 +81,17 @@ def test_scope_policy(rule, probability, expected):
     assert (decision.abstain, decision.reason) == expected
 
 
+@pytest.mark.parametrize("rule,probability,alternate,expected", [
+    (ScopeDecision(False, ""), 0.1, 0.95, (False, "")),  # one of the clinic's alternate questions, reworded: answered
+    (ScopeDecision(True, "low_similarity"), None, 0.95, (False, "")),  # also with the rules alone
+    (ScopeDecision(False, ""), 0.1, 0.80, (True, "learned_not_covered")),  # merely near one: the model decides
+    (ScopeDecision(True, "not_covered_topic"), 0.9, 0.99, (True, "not_covered_topic")),  # the clinic's list still wins
+])
+def test_an_alternate_question_match_answers_unless_the_clinic_lists_the_topic(rule, probability, alternate, expected):
+    decision = decide_scope(rule, probability, threshold=0.5, alternate_cosine=alternate)
+    assert (decision.abstain, decision.reason) == expected
+
+
 # ------------------------------------------------------------- the artifact
 
 
@@ -94,6 +105,53 @@ def test_the_models_are_saved_beside_the_index_with_their_inputs_and_a_checksum(
     models = payload["models"]
     assert 0 < models["urgency"]["threshold"] < 1 and 0 < models["coverage"]["threshold"] < 1
     assert len(models["urgency"]["weights"]) == 384 + len(models["urgency"]["cues"])
+
+
+def _labelled(kind_filter):
+    from qa.training import read_labelled, training_dir
+
+    return [m for m in read_labelled(training_dir()) if kind_filter(m.kind)]
+
+
+def test_the_index_holds_each_labelled_in_scope_wording_as_an_alternate_question(assistant):
+    from qa.alternates import ALTERNATE_KIND
+    from qa.training import ALTERNATE_KINDS
+
+    held = {v.text for v in assistant.index.views if v.kind == ALTERNATE_KIND}
+    in_scope = _labelled(lambda kind: kind in ALTERNATE_KINDS)
+    assert len(in_scope) > 800
+    assert sum(m.question.strip() in held for m in in_scope) >= 0.99 * len(in_scope)
+    assert not any(m.question.strip() in held for m in _labelled(lambda kind: kind in ("out_of_scope", "red_flag")))
+    # Asked again, a labelled wording is (nearly always) its own alternate question: its glossary
+    # terms and spelling fixes, added to what is searched, are all that move it.
+    from qa.decisions.policy import ALTERNATE_MATCH
+
+    cosines = [assistant.ask(m.question).debug["alternate_cosine"] for m in in_scope[:40]]
+    assert sum(c >= ALTERNATE_MATCH for c in cosines) >= 30, cosines
+
+
+def test_no_labelled_out_of_scope_message_reaches_the_alternate_match(assistant):
+    """ALTERNATE_MATCH answers a message as the clinic's alternate question it rewords; every labelled
+    out-of-scope message, including the near-topic twins written beside in-scope ones, stays below it."""
+    from qa.decisions.policy import ALTERNATE_MATCH
+
+    cosines = {m.id: assistant.ask(m.question).debug["alternate_cosine"] for m in _labelled(lambda k: k == "out_of_scope")}
+    assert len(cosines) > 300
+    assert max(cosines.values()) < ALTERNATE_MATCH, sorted(cosines.items(), key=lambda kv: -kv[1])[:3]
+
+
+def test_a_set_left_out_of_training_is_not_an_alternate_question_either(assistant):
+    from qa.alternates import ALTERNATE_KIND
+    from qa.training import read_labelled, training_dir
+
+    messages = read_labelled(training_dir())
+    held_out = [m for m in messages if m.source == "holdout8"]
+    trained = assistant.trained_on([m for m in messages if m.source in ("questions", "holdout")])  # two sets: quick
+    held = {v.text for v in trained.index.views if v.kind == ALTERNATE_KIND}
+    assert held and not any(m.question.strip() in held for m in held_out)
+    assert trained.ask(held_out[0].question).debug["alternate_cosine"] < 0.99
+    rules_only = assistant.trained_on([])
+    assert not any(v.kind == ALTERNATE_KIND for v in rules_only.index.views)
 
 
 def _copy(built_index_dir, tmp_path):
