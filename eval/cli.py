@@ -150,15 +150,14 @@ def _dialogues(path: str, *, as_json: bool, k: int) -> int:
 
 
 def _cross_validate(*, as_json: bool, k: int, out: str | None, progress: bool) -> int:
-    from eval import crossval, report, runner
+    from eval import crossval, runner
     from eval.dataset import question_sets
 
     results, failed = _guarded(
         lambda: crossval.cross_validate(runner.load_assistant(), question_sets(), k=k, progress=progress))
     if failed is not None:
         return failed
-    text = (crossval.table(results) + "\n\nMean over the held-out sets, one technique added per row:\n\n"
-            + report.compare_table(crossval.techniques(results)))
+    text = crossval.table(results) + "\n\n" + crossval.technique_table(results)
     if out:
         from pathlib import Path
 

@@ -65,8 +65,17 @@ def mean_metrics(rows: Sequence[dict]) -> dict:
 
 
 def techniques(results: dict[str, dict]) -> dict[str, dict]:
-    """The mean row of each technique, keyed by its label (for ``report.compare_table``)."""
+    """The mean row of each technique, keyed by its label."""
     return {label: results["mean"][key] for key, label in TECHNIQUES.items()}
+
+
+def technique_table(results: dict[str, dict]) -> str:
+    """One Markdown row per technique: its mean over the held-out sets."""
+    from eval.report import fmt_metric, markdown_table
+
+    rows = [(label, *(fmt_metric(key, metrics.get(key)) for key in MEAN_KEYS))
+            for label, metrics in techniques(results).items()]
+    return markdown_table(("technique (leave one set out, mean)", *MEAN_KEYS), rows)
 
 
 def table(results: dict[str, dict]) -> str:

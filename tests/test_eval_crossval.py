@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.crossval import TECHNIQUES, cross_validate, table, techniques
+from eval.crossval import TECHNIQUES, cross_validate, table, technique_table, techniques
 from qa.alternates import ALTERNATE_KIND
 from qa.training import ALTERNATE_KINDS
 
@@ -59,3 +59,4 @@ def test_each_held_out_set_is_scored_by_an_assistant_that_never_saw_it(assistant
     assert mean == pytest.approx((results["first"]["shipped"]["hit@1"] + results["second"]["shipped"]["hit@1"]) / 2)
     assert "| **mean** |" in table(results)
     assert list(techniques(results)) == list(TECHNIQUES.values())
+    assert technique_table(results).count("\n") == 1 + len(TECHNIQUES)
