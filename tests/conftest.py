@@ -58,6 +58,41 @@ def built_index_dir(tmp_path_factory) -> Path:
     return folder
 
 
+#: Messages of each kind kept from each labelled set by `few_labelled`.
+FEW_PER_KIND = 2
+
+
+@pytest.fixture(scope="session")
+def few_labelled(tmp_path_factory) -> Path:
+    """eval/sets cut to FEW_PER_KIND messages of each kind per set, for QA_TRAINING_DIR.
+
+    Every set and both classes of each decision remain, so a build with it still
+    adds alternate questions and fits (and saves) the learned decisions, on about
+    a hundred messages instead of 1,500. For a test whose subject is another part
+    of a build (the bench, `python -m qa build` then `check`, a first start):
+    answers then differ from the session index's, so never compare the two.
+    """
+    import csv
+    from collections import Counter
+
+    from qa.training import read_labelled, training_dir
+
+    folder = tmp_path_factory.mktemp("few-labelled")
+    by_set: dict[str, list] = {}
+    for message in read_labelled(training_dir()):
+        by_set.setdefault(message.source, []).append(message)
+    for name, messages in by_set.items():
+        seen: Counter = Counter()
+        with (folder / f"{name}.csv").open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(("id", "question", "kind", "answer_quote"))
+            for m in messages:
+                seen[m.kind] += 1
+                if seen[m.kind] <= FEW_PER_KIND:
+                    writer.writerow((m.id, m.question, m.kind, m.answer_quote))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def assistant(built_index_dir):
     """The real Assistant (real model, FAISS, BM25) over the session index."""

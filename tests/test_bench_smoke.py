@@ -33,35 +33,6 @@ def work_dir(tmp_path: Path, built_index_dir: Path) -> Path:
     return work
 
 
-#: Messages of each kind kept from each labelled set by `few_labelled`.
-FEW_PER_KIND = 2
-
-
-def few_labelled(folder: Path) -> Path:
-    """Every labelled set of eval/sets cut to FEW_PER_KIND messages of each kind (so every
-    set and both classes of each decision remain): a build still fits the learned
-    decisions, on a hundred messages instead of 1,500."""
-    import csv
-    from collections import Counter
-
-    from qa.training import read_labelled, training_dir
-
-    folder.mkdir(parents=True)
-    by_set: dict[str, list] = {}
-    for message in read_labelled(training_dir()):
-        by_set.setdefault(message.source, []).append(message)
-    for name, messages in by_set.items():
-        seen: Counter = Counter()
-        with (folder / f"{name}.csv").open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(("id", "question", "kind"))
-            for m in messages:
-                seen[m.kind] += 1
-                if seen[m.kind] <= FEW_PER_KIND:
-                    writer.writerow((m.id, m.question, m.kind))
-    return folder
-
-
 def test_help_lists_sections_and_quick(tmp_path):
     out = _bench("--help", tmp_path=tmp_path)
     assert out.returncode == 0
@@ -115,14 +86,14 @@ def test_vectors_section_alone_reports_recall_at_the_apps_settings(tmp_path, bui
     assert f"k={SEARCH_DEPTH}" in text and "**Chosen settings**" in text
 
 
-def test_onnx_trial_runs_its_three_encoders(tmp_path, built_index_dir):
+def test_onnx_trial_runs_its_three_encoders(tmp_path, built_index_dir, few_labelled):
     """The int8 arm quantises a plain export: onnxruntime's quantiser cannot read the
     fused graph qa stores, and a failed section only shows as "FAILED" in the file.
-    Each encoder's index build fits its decisions on `few_labelled` sets, and the
+    Each encoder's index build fits its decisions on conftest's `few_labelled` sets, and the
     metrics judge the first 3 questions of every set (``--questions 3``)."""
     out_dir = tmp_path / "out"
     out = _bench("--sections", "onnx", "--questions", "3", "--out", str(out_dir), "--work-dir", str(work_dir(tmp_path, built_index_dir)),
-                 tmp_path=tmp_path, QA_TRAINING_DIR=str(few_labelled(tmp_path / "labelled")))
+                 tmp_path=tmp_path, QA_TRAINING_DIR=str(few_labelled))
     assert out.returncode == 0, out.stderr[-2000:]
     text = (out_dir / "RESULTS.md").read_text(encoding="utf-8")
     assert "FAILED" not in text

@@ -12,8 +12,8 @@ import pytest
 from conftest import REPO
 
 
-def run_qa(*args, index_dir, timeout=300):
-    env = os.environ | {"HF_HUB_OFFLINE": "1", "QA_INDEX_DIR": str(index_dir)}
+def run_qa(*args, index_dir, timeout=300, **extra_env):
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "QA_INDEX_DIR": str(index_dir), **extra_env}
     return subprocess.run([sys.executable, "-m", "qa", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
@@ -44,11 +44,16 @@ def test_passages_table(tmp_path):
     assert "Potential Benefits and Risks › Risks" in result.stdout and "passages" in result.stdout.splitlines()[-1]
 
 
-def test_build_then_check(tmp_path):
-    built = run_qa("build", index_dir=tmp_path / "idx")
+def test_build_then_check(tmp_path, few_labelled):
+    # A whole build (index, alternate questions, learned decisions) from a few labelled messages
+    # (conftest.few_labelled); `check` must find all of it current for the same sets.
+    built = run_qa("build", index_dir=tmp_path / "idx", QA_TRAINING_DIR=str(few_labelled))
     assert built.returncode == 0, built.stderr
-    checked = run_qa("check", index_dir=tmp_path / "idx")
+    assert (tmp_path / "idx" / "decisions.json").is_file()
+    checked = run_qa("check", index_dir=tmp_path / "idx", QA_TRAINING_DIR=str(few_labelled))
     assert checked.returncode == 0 and checked.stdout.startswith("ok:")
+    stale = run_qa("check", index_dir=tmp_path / "idx")  # the full labelled sets: other alternates and decisions
+    assert stale.returncode == 2 and "python -m qa build" in stale.stderr
 
 
 @pytest.mark.parametrize("args,fragment", [(("check",), "python -m qa build"), (("ask", ""), "type a question")])

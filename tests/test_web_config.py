@@ -1,8 +1,9 @@
 """A second real server, configured as a clinic would behind a reverse proxy:
 ROOT_PATH=/faq, a CORS allow-list and an embed allow-list, all set through
 environment variables (the flags are covered in test_web_render.py). Like a
-clinic's first start it has no index yet and builds one on start-up; the
-suite's other servers start on a copy of the session's index."""
+clinic's first start it has no index yet and builds one on start-up (from
+conftest's `few_labelled` sets, to keep the build short); the suite's other
+servers start on a copy of the session's index."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ CLINIC = "https://clinic.example.org"
 
 
 @pytest.fixture(scope="module")
-def configured_server(tmp_path_factory):
+def configured_server(tmp_path_factory, few_labelled):
     server = start_server(
         tmp_path_factory.mktemp("configured-server"),
-        extra_env={"ROOT_PATH": "/faq", "CORS_ORIGINS": CLINIC, "EMBED_ORIGINS": CLINIC},
+        extra_env={"ROOT_PATH": "/faq", "CORS_ORIGINS": CLINIC, "EMBED_ORIGINS": CLINIC,
+                   "QA_TRAINING_DIR": str(few_labelled)},
     )
     yield server
     server.stop()
