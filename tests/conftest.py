@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,7 +56,39 @@ def built_index_dir(tmp_path_factory) -> Path:
 
     folder = tmp_path_factory.mktemp("index")
     build(read_corpus(CORPUS_DIR), Embedder(), resolve_paths(corpus_dir=CORPUS_DIR, index_dir=folder))
+    _SESSION_READINGS.update(_readings_cache() or ())  # the session corpus's readings stay for every test
     return folder
+
+
+#: Keys of qa.assistant's readings cache made by the session index's build (see `readings_cache_per_test`).
+_SESSION_READINGS: set = set()
+
+
+def _readings_cache() -> dict | None:
+    """qa.assistant's per-process cache of the labelled messages' readings, if qa.assistant is loaded."""
+    cache = getattr(sys.modules.get("qa.assistant"), "_READINGS", None)
+    return cache if isinstance(cache, dict) else None
+
+
+@pytest.fixture(autouse=True)
+def readings_cache_per_test() -> Iterator[None]:
+    """What a test adds to qa.assistant's readings cache is dropped when it ends.
+
+    A build reads the 1,500 labelled messages over its index (encoding each: about
+    10 s) and keeps the readings per corpus for the process's later builds, for
+    a few corpora only. Tests that build other corpora (an edited document, a
+    cross-validation fold) would otherwise use up those places, and every later
+    rebuild of the session's corpus would read everything again: a test's cost
+    would depend on the tests before it. The session index's readings and those
+    of fixtures set up before the test are kept. Nothing else is touched.
+    """
+    cache = _readings_cache()
+    before = set(cache) if cache is not None else set()
+    yield
+    cache = _readings_cache()
+    if cache is not None:
+        for key in [k for k in cache if k not in before and k not in _SESSION_READINGS]:
+            del cache[key]
 
 
 #: Messages of each kind kept from each labelled set by `few_labelled`.
