@@ -3,8 +3,9 @@
 Building the real index (model + FAISS + BM25) takes seconds, so the tests
 share conftest.py's session index (`built_index_dir`); a test that damages
 an index works on a copy (`copy_index`). Rebuilds after
-the first reuse the real model's vectors (`ReplayTable`) so a test pays for
-the build code path, not for re-encoding the same 131 texts. This module
+the first reuse the real model's vectors (`ReplayTable`) and the real fit of
+the learned decisions (`replay_encoding`) so a test pays for the build code
+path, not for re-encoding the same texts or refitting the same readings. This module
 holds no assertions about *what* the assistant answers, only that an answer
 is well formed and quotes the corpus verbatim. Nothing here writes into the
 repository.
@@ -123,10 +124,38 @@ class ReplayTable:
 
 
 def replay_encoding(monkeypatch, shared: SharedIndex) -> None:
-    """Patch `Embedder.encode` to replay the real model's vectors (see ReplayTable)."""
+    """Patch `Embedder.encode` to replay the real model's vectors (see ReplayTable), and
+    the learned decisions' fit to replay the real fit of the very same labelled
+    messages and readings when this session already made it (see `replay_fit`)."""
+    import qa.assistant
+    import qa.training
     from qa.encoder.embedder import Embedder
 
     monkeypatch.setattr(Embedder, "encode", ReplayTable(shared.table).encode_with(Embedder.encode))
+    fit = replay_fit(qa.training.fit_decisions)
+    monkeypatch.setattr(qa.training, "fit_decisions", fit)
+    monkeypatch.setattr(qa.assistant, "fit_decisions", fit)
+
+
+#: Decisions the real fit made this session, by the digest of everything it was given.
+_FITS: dict[str, object] = {}
+
+
+def replay_fit(real_fit):
+    """`fit_decisions` for a rebuild: the real fit, once per distinct input. The fit is a
+    pure function of the messages and their readings (logistic regressions with a
+    deterministic solver), so equal inputs, compared whole (pickled, then sha256),
+    give the decisions it returned before; any other input is fitted for real."""
+    import hashlib
+    import pickle
+
+    def fit(messages, readings):
+        key = hashlib.sha256(pickle.dumps((list(messages), list(readings)), protocol=5)).hexdigest()
+        if key not in _FITS:
+            _FITS[key] = real_fit(messages, readings)
+        return _FITS[key]
+
+    return fit
 
 
 # --------------------------------------------------------------------- answers
