@@ -54,8 +54,13 @@ def built_index_dir(tmp_path_factory) -> Path:
     from qa.corpus import read_corpus
     from qa.encoder.embedder import Embedder
 
+    import qa.training
+    from helpers_reliability import replay_fit
+
     folder = tmp_path_factory.mktemp("index")
-    build(read_corpus(CORPUS_DIR), Embedder(), resolve_paths(corpus_dir=CORPUS_DIR, index_dir=folder))
+    with pytest.MonkeyPatch.context() as patch:  # the real fit, kept for rebuilds that replay it (helpers_reliability)
+        patch.setattr(qa.training, "fit_decisions", replay_fit(qa.training.fit_decisions))
+        build(read_corpus(CORPUS_DIR), Embedder(), resolve_paths(corpus_dir=CORPUS_DIR, index_dir=folder))
     _SESSION_READINGS.update(_readings_cache() or ())  # the session corpus's readings stay for every test
     return folder
 

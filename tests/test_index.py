@@ -1,9 +1,15 @@
-"""Index artifacts: round trip, manifest, staleness, corruption, atomic layout."""
+"""Index artifacts: round trip, manifest, staleness, corruption, atomic layout.
+
+The session index (conftest.py) is built with the real model; the rebuilds
+here replay its vectors and its decisions' fit (helpers_reliability), and
+the real model encodes only what it has not seen (the added section). An
+edited corpus, stale and then rebuilt, is test_index_failures.py's
+`test_edited_corpus_is_stale_then_rebuilt_and_answered`.
+"""
 
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 
 import pytest
@@ -11,12 +17,16 @@ import pytest
 from qa import Assistant
 from qa.assistant import index_alternates
 from qa.corpus import read_corpus
-from qa.encoder.embedder import Embedder
-from qa.errors import IndexCorrupt, IndexNotFound, IndexStale
-from qa.index_store import CURRENT, FORMAT_VERSION, current_folder, expected_manifest, load_index
-from qa.passages import ChunkingSettings
+from qa.errors import IndexCorrupt, IndexNotFound
+from qa.index_store import CURRENT, FORMAT_VERSION, current_folder
 
 from conftest import CORPUS_DIR
+from helpers_reliability import replay_encoding, shared_index
+
+
+@pytest.fixture(scope="module")
+def shared(built_index_dir, tmp_path_factory):
+    return shared_index(built_index_dir, tmp_path_factory)
 
 
 def test_manifest_records_what_made_the_index(built_index_dir):
@@ -39,25 +49,12 @@ def test_save_then_load_gives_the_same_hits(assistant, index_copy):
         assert [p.score for p in a.passages] == pytest.approx([p.score for p in b.passages])
 
 
-def test_stale_index_is_detected_and_rebuilt(index_copy, tmp_path, caplog):
-    corpus = tmp_path / "corpus"
-    shutil.copytree(CORPUS_DIR, corpus)
-    doc = corpus / "hip_injections.md"
-    doc.write_text(doc.read_text() + "\n## Parking\n\nFree parking is available behind the clinic building.\n")
-    expected = expected_manifest(read_corpus(corpus), Embedder(), ChunkingSettings(), index_alternates(corpus))
-    with pytest.raises(IndexStale, match="python -m qa build"):
-        load_index(index_copy, expected=expected)
-    with caplog.at_level(logging.WARNING, logger="qa"):
-        rebuilt = Assistant.load(corpus_dir=corpus, index_dir=index_copy)
-    assert sum("Rebuilding" in r.getMessage() for r in caplog.records) == 1
-    assert any("Free parking" in p.text for p in rebuilt.passages)
-
-
-def test_corrupt_faiss_file_is_refused_then_rebuilt(index_copy):
+def test_corrupt_faiss_file_is_refused_then_rebuilt(index_copy, shared, monkeypatch):
     faiss_file = current_folder(index_copy) / "dense.faiss"
     faiss_file.write_bytes(b"\x00garbage" * 100)
     with pytest.raises(IndexCorrupt, match="python -m qa build"):
         Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_copy, rebuild="never")
+    replay_encoding(monkeypatch, shared)
     healed = Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_copy)
     assert "drive you home" in healed.ask("can I drive home after the injection?").passages[0].text
 
@@ -67,11 +64,12 @@ def test_missing_index_names_the_fix(tmp_path):
         Assistant.load(corpus_dir=CORPUS_DIR, index_dir=tmp_path / "nowhere", rebuild="never")
 
 
-def test_serving_assistant_switches_to_a_rebuilt_index(index_copy, tmp_path, monkeypatch):
+def test_serving_assistant_switches_to_a_rebuilt_index(index_copy, shared, tmp_path, monkeypatch):
     """A build swapped in while serving is picked up by the next question (no restart)."""
     import qa.assistant as assistant_module
     from qa.index_store import build_index
 
+    replay_encoding(monkeypatch, shared)
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS_DIR, corpus)
     serving = Assistant.load(corpus_dir=corpus, index_dir=index_copy, rebuild="never")

@@ -365,38 +365,41 @@ def strip_headings(corpus_dir: Path) -> None:
     path.write_text(re.sub(r"(?m)^#{1,6}\s+", "", path.read_text()))
 
 
-def test_corpus_without_headings_is_indexed_and_answered(shared, tmp_path, monkeypatch, capsys):
+def test_edited_corpus_is_stale_then_rebuilt_and_answered(shared, tmp_path, monkeypatch, capsys, caplog):
+    """The document edited twice over, rebuilt once: its headings removed (it is still
+    indexed and answered) and a paragraph added (its text is found)."""
+    import logging
+
     from qa import Assistant
+    from qa.assistant import index_alternates
+    from qa.corpus import read_corpus
+    from qa.encoder.embedder import Embedder
+    from qa.index_store import expected_manifest, load_index
+    from qa.passages import ChunkingSettings
 
     corpus_dir = copy_corpus(tmp_path / "corpus")
     strip_headings(corpus_dir)
+    added = "\nPatients may park for free in the clinic's car park behind the building.\n"
+    (corpus_dir / MD).write_text((corpus_dir / MD).read_text() + added)
     index_dir = copy_index(shared.index_dir, tmp_path / "index")
-    with pytest.raises(IndexStale, match=re.escape(FIX)):
+    expected = expected_manifest(read_corpus(corpus_dir), Embedder(), ChunkingSettings(), index_alternates(corpus_dir))
+    with pytest.raises(IndexStale, match="corpus changed.*" + re.escape(FIX)):
+        load_index(index_dir, expected=expected)
+    with pytest.raises(IndexStale, match="corpus changed.*" + re.escape(FIX)):
         Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, rebuild="never")
     check_cli(index_dir, corpus_dir, tmp_path, FIX, capsys=capsys)
     replay_encoding(monkeypatch, shared)
-    assistant = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, rebuild="auto")
+    with caplog.at_level(logging.WARNING, logger="qa"):
+        assistant = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, rebuild="auto")
+    assert sum("Rebuilding" in r.getMessage() for r in caplog.records) == 1
     corpus = corpus_texts(corpus_dir)
     assert not any(p.heading_path for p in assistant.passages)
+    parking = check_answer(assistant.ask("where can I park my car?"), corpus)
+    assert "park for free" in parking["passages"][0]["text"]
     answer = check_answer(assistant.ask("how long does a hip injection last?"), corpus)
     assert not answer["abstained"] and not answer["input_error"]
     urgent = check_answer(assistant.ask(REFERENCE_QUESTIONS[4]), corpus)
     assert urgent["urgent"]
-
-
-def test_edited_corpus_is_rebuilt_with_the_new_text(shared, tmp_path, monkeypatch):
-    from qa import Assistant
-
-    corpus_dir = copy_corpus(tmp_path / "corpus")
-    added = "\n## Parking\n\nPatients may park for free in the clinic's car park behind the building.\n"
-    (corpus_dir / MD).write_text((corpus_dir / MD).read_text() + added)
-    index_dir = copy_index(shared.index_dir, tmp_path / "index")
-    with pytest.raises(IndexStale, match="corpus changed.*" + re.escape(FIX)):
-        Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, rebuild="never")
-    replay_encoding(monkeypatch, shared)
-    assistant = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, rebuild="auto")
-    answer = check_answer(assistant.ask("where can I park my car?"), corpus_texts(corpus_dir))
-    assert "park for free" in answer["passages"][0]["text"]
 
 
 def test_deleted_warning_signs_do_not_silently_disable_triage(shared, tmp_path, monkeypatch):
