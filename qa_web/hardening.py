@@ -64,6 +64,10 @@ async def send_refusal(send, status: int, code: str, message: str, headers: Sequ
     """A short JSON error with the security headers and no-store."""
     body = error_json(code, message)
     extra = [h for h in (headers or security_headers()) if h[0] != NO_STORE[0]] + [NO_STORE]
+    if status == 413:
+        # The rest of the refused body may still be on its way: were the connection kept, those
+        # bytes would be read as the next request's headers (a 431 for the client's next call).
+        extra.append((b"connection", b"close"))
     start_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
     await send({"type": "http.response.start", "status": status, "headers": start_headers})
     await send({"type": "http.response.body", "body": body})

@@ -297,6 +297,8 @@ def test_chunked_body_over_the_limit_is_refused(http):
 
     response = http.post("/api/ask", content=chunks(), headers={"content-type": "application/json"})
     assert response.status_code == 413
+    # The unread rest of the body must not be read as the next request on this connection (a 431).
+    assert response.headers.get("connection") == "close"
     assert http.get("/api/health").status_code == 200
 
 
