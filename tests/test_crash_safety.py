@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import qa.index_store as store
+from qa.assistant import index_alternates
 from qa.corpus import read_corpus
 from qa.encoder.embedder import Embedder
 
@@ -85,7 +86,8 @@ elif point == "after-swap":
     before(store, "_remove_old_builds")  # the new index is current; cleanup never ran
 elif point != "while-encoding":
     raise SystemExit(f"unknown kill point {point}")
-store.build_index(read_corpus(Path(corpus_dir)), Replay(), Path(index_dir))
+store.build_index(read_corpus(Path(corpus_dir)), Replay(), Path(index_dir),
+                 alternates=index_alternates(Path(corpus_dir)))
 print("completed")
 """
 

@@ -28,7 +28,8 @@ def data_dir(tmp_path, assistant):
     from qa.feedback.corpus_edits import quote_for
 
     passages = assistant.passages
-    first = assistant.ask("could I pick up a bug from the jab", k=1).passages[0].id  # staff pick what it ranks first
+    # Staff pick what the kept (redacted) wording ranks first.
+    first = assistant.ask("could I pick up a bug from the jab, [NAME] asks").passages[0].id
     risks = next(p for p in passages if p.id == first)
     store = FeedbackStore.open(f"sqlite:///{tmp_path / 'data' / 'feedback.sqlite3'}")
     ids = [store.add(NewMessage(answer_id=f"a{n}", created_at=NOW - timedelta(days=age), kind="unanswered",
