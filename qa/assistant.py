@@ -35,6 +35,7 @@ from .decisions.not_covered import NotCoveredTerm, absent_from, load_not_covered
 from .passages import ChunkingSettings, Passage
 from .decisions.followup import in_context, leans_on_previous
 from .decisions.policy import Urgency, decide_scope, decide_urgency
+from .decisions.signals import neighbour_cues
 from .decisions.scope import ScopeDecision
 from .reading import Reading, read_message
 from .training import (DECISIONS_FILE, READ_THREADS, Decisions, LabelledMessage, fit_decisions, fit_labelled,
@@ -324,10 +325,13 @@ def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, Sco
         return (decide_urgency(reading.flags, None, 1.0),
                 decide_scope(reading.rule_scope, None, 0.0, alternate_cosine=alternate), {})
     p_urgent = decisions.urgency.probability(reading.vector, ())
-    p_covered = decisions.coverage.probability(reading.vector, reading.coverage_cues)
+    nearest_not_covered = decisions.nearest_not_covered(reading.vector)
+    cues = (*reading.coverage_cues, *neighbour_cues(nearest_not_covered))
+    p_covered = decisions.coverage.probability(reading.vector, cues)
     return (decide_urgency(reading.flags, p_urgent, decisions.urgency.threshold),
             decide_scope(reading.rule_scope, p_covered, decisions.coverage.threshold, alternate_cosine=alternate),
-            {"p_urgent": round(p_urgent, 4), "p_covered": round(p_covered, 4)})
+            {"p_urgent": round(p_urgent, 4), "p_covered": round(p_covered, 4),
+             "nearest_not_covered": round(nearest_not_covered, 4)})
 
 
 def build(files: list[CorpusFile], embedder: Embedder, paths: Paths, *, progress: bool = False) -> Path:

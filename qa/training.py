@@ -36,13 +36,13 @@ from .errors import IndexCorrupt, IndexNotFound, IndexStale
 from .config import PROJECT_ROOT
 from .decisions.learned import LinearModel, fit_model, pick_threshold
 from .decisions.policy import EXACT_SCOPE_REASONS
-from .decisions.signals import COVERAGE_CUES, URGENCY_CUES
+from .decisions.signals import COVERAGE_CUES, URGENCY_CUES, neighbour_cues
 from .reading import Reading
 
 log = logging.getLogger("qa.training")
 ENV_TRAINING_DIR = "QA_TRAINING_DIR"
 DECISIONS_FILE = "decisions.json"
-DECISIONS_FORMAT = 2  # 2: urgency reads the vector alone
+DECISIONS_FORMAT = 3  # 2: urgency reads the vector alone; 3: coverage reads the nearest labelled out-of-scope message
 #: Labelled messages read at once while training, so the encoder can batch them.
 READ_THREADS = 8
 #: A missed red flag costs as much as this many false alarms when the urgency cut is chosen.
@@ -74,19 +74,32 @@ class LabelledMessage:
 
 @dataclass(frozen=True)
 class Decisions:
-    """The two fitted models."""
+    """The two fitted models, and the vectors of the labelled messages the document does not
+    answer (the coverage model's ``nearest_not_covered`` cue is measured against them)."""
 
     urgency: LinearModel
     coverage: LinearModel
+    not_covered_vectors: np.ndarray  # (messages, dimension), unit length
+
+    def nearest_not_covered(self, vector: np.ndarray) -> float:
+        """Best cosine of ``vector`` with a labelled out-of-scope message; -1 when there is none."""
+        if not len(self.not_covered_vectors):
+            return -1.0
+        return float((self.not_covered_vectors @ np.asarray(vector, dtype=np.float32)).max())
 
     def to_json(self) -> dict:
-        return {"format": DECISIONS_FORMAT, "urgency": self.urgency.to_json(), "coverage": self.coverage.to_json()}
+        return {"format": DECISIONS_FORMAT, "urgency": self.urgency.to_json(), "coverage": self.coverage.to_json(),
+                "not_covered_vectors": [[round(float(x), 5) for x in row] for row in self.not_covered_vectors]}
 
     @classmethod
     def from_json(cls, data: dict) -> "Decisions":
         if data.get("format") != DECISIONS_FORMAT:
             raise ValueError(f"decisions format {data.get('format')!r}, expected {DECISIONS_FORMAT}")
-        return cls(LinearModel.from_json(data["urgency"]), LinearModel.from_json(data["coverage"]))
+        vectors = np.asarray(data["not_covered_vectors"], dtype=np.float32)
+        if vectors.size and (vectors.ndim != 2 or not np.all(np.isfinite(vectors))):
+            raise ValueError("not_covered_vectors must be rows of finite numbers")
+        return cls(LinearModel.from_json(data["urgency"]), LinearModel.from_json(data["coverage"]),
+                   vectors if vectors.size else np.zeros((0, 0), np.float32))
 
 
 def read_labelled(folder: Path) -> list[LabelledMessage]:
@@ -132,8 +145,9 @@ def training_fingerprint(folder: Path, corpus_dir: Path, *, index: dict) -> dict
 THRESHOLD_FOLDS = 5
 
 
-def _oof_probabilities(x_vectors, x_cues, labels, sources, *, cue_names) -> np.ndarray:
-    """Each message's probability from a model fitted without its own set."""
+def _oof_probabilities(x_vectors, cues_for, labels, sources, *, cue_names) -> np.ndarray:
+    """Each message's probability from a model fitted without its own set. ``cues_for(held)``:
+    every message's cues with the sets ``held`` out of the neighbours they are measured against."""
     names = sorted(set(sources))
     fold_of = {name: i % THRESHOLD_FOLDS for i, name in enumerate(names)}
     out = np.zeros(len(labels))
@@ -143,8 +157,25 @@ def _oof_probabilities(x_vectors, x_cues, labels, sources, *, cue_names) -> np.n
         if len(set(train_labels)) < 2:
             out[held] = 0.5
             continue
+        x_cues = cues_for(frozenset(name for name in names if fold_of[name] == fold))
         model = fit_model(x_vectors[~held], x_cues[~held], train_labels, cue_names=cue_names)
         out[held] = [model.probability(v, c) for v, c in zip(x_vectors[held], x_cues[held])]
+    return out
+
+
+def nearest_not_covered(vectors: np.ndarray, sources: Sequence[str], not_covered: np.ndarray,
+                        *, held: frozenset[str] = frozenset()) -> np.ndarray:
+    """Per message, its best cosine with a not-covered labelled message of another set, leaving
+    out the sets in ``held`` too: as a patient's message meets the labelled ones, never itself
+    or its own set's siblings. -1 where there is none."""
+    similarity = vectors @ vectors.T
+    source = np.asarray(sources)
+    out = np.full(len(source), -1.0)
+    for name in set(sources):
+        rows = source == name
+        columns = ~np.isin(source, [*held, name]) & not_covered
+        if columns.any():
+            out[rows] = similarity[np.ix_(rows, columns)].max(axis=1)
     return out
 
 
@@ -152,19 +183,25 @@ def fit_decisions(messages: Sequence[LabelledMessage], readings: Sequence[Readin
     """Both models, thresholds chosen leave-one-set-out (see the module docstring)."""
     vectors = np.array([r.vector for r in readings], dtype=np.float64)
     sources = [m.source for m in messages]
+    not_covered = np.array([not m.covered for m in messages], dtype=bool)
+    retrieval = np.array([r.coverage_cues for r in readings], dtype=np.float64).reshape(len(readings), -1)
+
+    def coverage_cues_for(held: frozenset[str]) -> np.ndarray:
+        nearest = nearest_not_covered(vectors, sources, not_covered, held=held)
+        return np.hstack([retrieval, np.array([neighbour_cues(n) for n in nearest]).reshape(len(nearest), -1)])
+
     models = {}
-    for name, cues, labels, cue_names, miss_cost, forced in (
-        ("urgency", [() for _ in readings], [m.urgent for m in messages], URGENCY_CUES, URGENT_MISS_COST,
-         [1.0 if r.flags.urgent else None for r in readings]),  # the rules' urgent stays urgent
-        ("coverage", [r.coverage_cues for r in readings], [m.covered for m in messages], COVERAGE_CUES, COVERED_MISS_COST,
+    for name, cues_for, labels, cue_names, miss_cost, forced in (
+        ("urgency", lambda held: np.zeros((len(readings), 0)), [m.urgent for m in messages], URGENCY_CUES,
+         URGENT_MISS_COST, [1.0 if r.flags.urgent else None for r in readings]),  # the rules' urgent stays urgent
+        ("coverage", coverage_cues_for, [m.covered for m in messages], COVERAGE_CUES, COVERED_MISS_COST,
          [0.0 if r.rule_scope.reason in EXACT_SCOPE_REASONS else None for r in readings]),  # exact refusals stay
     ):
-        x_cues = np.array(cues, dtype=np.float64).reshape(len(readings), len(cue_names))
-        oof = _oof_probabilities(vectors, x_cues, labels, sources, cue_names=cue_names)
+        oof = _oof_probabilities(vectors, cues_for, labels, sources, cue_names=cue_names)
         combined = [f if f is not None else p for f, p in zip(forced, oof)]
         threshold = pick_threshold(combined, labels, miss_cost=miss_cost)
-        models[name] = fit_model(vectors, x_cues, labels, cue_names=cue_names, threshold=threshold)
-    return Decisions(models["urgency"], models["coverage"])
+        models[name] = fit_model(vectors, cues_for(frozenset()), labels, cue_names=cue_names, threshold=threshold)
+    return Decisions(models["urgency"], models["coverage"], vectors[not_covered].astype(np.float32))
 
 
 def fit_labelled(read: Callable[[str], Reading], training: Path) -> tuple[Decisions | None, int]:

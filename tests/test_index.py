@@ -65,7 +65,9 @@ def test_missing_index_names_the_fix(tmp_path):
 
 
 def test_serving_assistant_switches_to_a_rebuilt_index(index_copy, shared, tmp_path, monkeypatch):
-    """A build swapped in while serving is picked up by the next question (no restart)."""
+    """A build swapped in while serving is picked up by the next question (no restart). The new
+    topic is one no labelled set calls out of scope: a topic that one does (parking) stays declined
+    by the coverage model until its labels change (docs/content-team.md)."""
     import qa.assistant as assistant_module
     from qa.index_store import build_index
 
@@ -73,16 +75,16 @@ def test_serving_assistant_switches_to_a_rebuilt_index(index_copy, shared, tmp_p
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS_DIR, corpus)
     serving = Assistant.load(corpus_dir=corpus, index_dir=index_copy, rebuild="never")
-    before = serving.ask("is there free parking behind the clinic building?")
+    before = serving.ask("are there lockers for my coat and bag at the clinic?")
     assert before.abstained
 
     doc = corpus / "hip_injections.md"
-    doc.write_text(doc.read_text() + "\n## Parking\n\nFree parking is available behind the clinic building.\n")
+    doc.write_text(doc.read_text() + "\n## Lockers\n\nLockers for coats and bags are available in the clinic's waiting room.\n")
     build_index(read_corpus(corpus), serving.embedder, index_copy, alternates=index_alternates(corpus))
     monkeypatch.setattr(assistant_module, "REFRESH_SECONDS", 0.0)
     serving._next_refresh = 0.0
-    after = serving.ask("is there free parking behind the clinic building?")
-    assert not after.abstained and "Free parking" in after.passages[0].text
+    after = serving.ask("are there lockers for my coat and bag at the clinic?")
+    assert not after.abstained and "Lockers for coats" in after.passages[0].text
     assert serving.refresh() is False  # already current: nothing to do
 
 
