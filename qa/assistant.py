@@ -325,13 +325,14 @@ def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, Sco
         return (decide_urgency(reading.flags, None, 1.0),
                 decide_scope(reading.rule_scope, None, 0.0, alternate_cosine=alternate), {})
     p_urgent = decisions.urgency.probability(reading.vector, ())
-    nearest_not_covered = decisions.nearest_not_covered(reading.vector)
-    cues = (*reading.coverage_cues, *neighbour_cues(nearest_not_covered))
+    nearest_covered, nearest_not_covered = decisions.nearest(reading.vector)
+    best = max(reading.query.document_cosines, default=-1.0)
+    cues = (*reading.coverage_cues, *neighbour_cues(nearest_covered, nearest_not_covered, best_cosine=best))
     p_covered = decisions.coverage.probability(reading.vector, cues)
     return (decide_urgency(reading.flags, p_urgent, decisions.urgency.threshold),
             decide_scope(reading.rule_scope, p_covered, decisions.coverage.threshold, alternate_cosine=alternate),
             {"p_urgent": round(p_urgent, 4), "p_covered": round(p_covered, 4),
-             "nearest_not_covered": round(nearest_not_covered, 4)})
+             "nearest_covered": round(nearest_covered, 4), "nearest_not_covered": round(nearest_not_covered, 4)})
 
 
 def build(files: list[CorpusFile], embedder: Embedder, paths: Paths, *, progress: bool = False) -> Path:

@@ -74,32 +74,41 @@ class LabelledMessage:
 
 @dataclass(frozen=True)
 class Decisions:
-    """The two fitted models, and the vectors of the labelled messages the document does not
-    answer (the coverage model's ``nearest_not_covered`` cue is measured against them)."""
+    """The two fitted models, and the vectors of the labelled messages the coverage model's
+    neighbour cues are measured against (those the document answers, those it does not)."""
 
     urgency: LinearModel
     coverage: LinearModel
-    not_covered_vectors: np.ndarray  # (messages, dimension), unit length
+    covered_vectors: np.ndarray  # (messages, dimension), unit length
+    not_covered_vectors: np.ndarray
 
-    def nearest_not_covered(self, vector: np.ndarray) -> float:
-        """Best cosine of ``vector`` with a labelled out-of-scope message; -1 when there is none."""
-        if not len(self.not_covered_vectors):
-            return -1.0
-        return float((self.not_covered_vectors @ np.asarray(vector, dtype=np.float32)).max())
+    def nearest(self, vector: np.ndarray) -> tuple[float, float]:
+        """Best cosines of ``vector`` with a covered and a not-covered labelled message (-1: none)."""
+        v = np.asarray(vector, dtype=np.float32)
+        covered, not_covered = (float((m @ v).max()) if len(m) else -1.0
+                                for m in (self.covered_vectors, self.not_covered_vectors))
+        return covered, not_covered
 
     def to_json(self) -> dict:
+        rows = lambda m: [[round(float(x), 5) for x in row] for row in m]  # noqa: E731
         return {"format": DECISIONS_FORMAT, "urgency": self.urgency.to_json(), "coverage": self.coverage.to_json(),
-                "not_covered_vectors": [[round(float(x), 5) for x in row] for row in self.not_covered_vectors]}
+                "covered_vectors": rows(self.covered_vectors), "not_covered_vectors": rows(self.not_covered_vectors)}
 
     @classmethod
     def from_json(cls, data: dict) -> "Decisions":
         if data.get("format") != DECISIONS_FORMAT:
             raise ValueError(f"decisions format {data.get('format')!r}, expected {DECISIONS_FORMAT}")
-        vectors = np.asarray(data["not_covered_vectors"], dtype=np.float32)
-        if vectors.size and (vectors.ndim != 2 or not np.all(np.isfinite(vectors))):
-            raise ValueError("not_covered_vectors must be rows of finite numbers")
-        return cls(LinearModel.from_json(data["urgency"]), LinearModel.from_json(data["coverage"]),
-                   vectors if vectors.size else np.zeros((0, 0), np.float32))
+        urgency, coverage = LinearModel.from_json(data["urgency"]), LinearModel.from_json(data["coverage"])
+        return cls(urgency, coverage, _vectors(data["covered_vectors"]), _vectors(data["not_covered_vectors"]))
+
+
+def _vectors(rows: list) -> np.ndarray:
+    vectors = np.asarray(rows, dtype=np.float32)
+    if not vectors.size:
+        return np.zeros((0, 0), np.float32)
+    if vectors.ndim != 2 or not np.all(np.isfinite(vectors)):
+        raise ValueError("neighbour vectors must be rows of finite numbers")
+    return vectors
 
 
 def read_labelled(folder: Path) -> list[LabelledMessage]:
@@ -163,9 +172,9 @@ def _oof_probabilities(x_vectors, cues_for, labels, sources, *, cue_names) -> np
     return out
 
 
-def nearest_not_covered(vectors: np.ndarray, sources: Sequence[str], not_covered: np.ndarray,
-                        *, held: frozenset[str] = frozenset()) -> np.ndarray:
-    """Per message, its best cosine with a not-covered labelled message of another set, leaving
+def nearest_labelled(vectors: np.ndarray, sources: Sequence[str], wanted: np.ndarray,
+                     *, held: frozenset[str] = frozenset()) -> np.ndarray:
+    """Per message, its best cosine with a ``wanted`` labelled message of another set, leaving
     out the sets in ``held`` too: as a patient's message meets the labelled ones, never itself
     or its own set's siblings. -1 where there is none."""
     similarity = vectors @ vectors.T
@@ -173,7 +182,7 @@ def nearest_not_covered(vectors: np.ndarray, sources: Sequence[str], not_covered
     out = np.full(len(source), -1.0)
     for name in set(sources):
         rows = source == name
-        columns = ~np.isin(source, [*held, name]) & not_covered
+        columns = ~np.isin(source, [*held, name]) & wanted
         if columns.any():
             out[rows] = similarity[np.ix_(rows, columns)].max(axis=1)
     return out
@@ -183,12 +192,17 @@ def fit_decisions(messages: Sequence[LabelledMessage], readings: Sequence[Readin
     """Both models, thresholds chosen leave-one-set-out (see the module docstring)."""
     vectors = np.array([r.vector for r in readings], dtype=np.float64)
     sources = [m.source for m in messages]
+    # What the index holds as alternate questions, and the messages the document does not answer.
+    covered = np.array([m.kind in ALTERNATE_KINDS and bool(m.answer_quote.strip()) for m in messages], dtype=bool)
     not_covered = np.array([not m.covered for m in messages], dtype=bool)
     retrieval = np.array([r.coverage_cues for r in readings], dtype=np.float64).reshape(len(readings), -1)
 
     def coverage_cues_for(held: frozenset[str]) -> np.ndarray:
-        nearest = nearest_not_covered(vectors, sources, not_covered, held=held)
-        return np.hstack([retrieval, np.array([neighbour_cues(n) for n in nearest]).reshape(len(nearest), -1)])
+        near_covered = nearest_labelled(vectors, sources, covered, held=held)
+        near_not_covered = nearest_labelled(vectors, sources, not_covered, held=held)
+        neighbours = [neighbour_cues(c, n, best_cosine=max(r.query.document_cosines, default=-1.0))
+                      for c, n, r in zip(near_covered, near_not_covered, readings)]
+        return np.hstack([retrieval, np.array(neighbours).reshape(len(readings), -1)])
 
     models = {}
     for name, cues_for, labels, cue_names, miss_cost, forced in (
@@ -201,7 +215,8 @@ def fit_decisions(messages: Sequence[LabelledMessage], readings: Sequence[Readin
         combined = [f if f is not None else p for f, p in zip(forced, oof)]
         threshold = pick_threshold(combined, labels, miss_cost=miss_cost)
         models[name] = fit_model(vectors, cues_for(frozenset()), labels, cue_names=cue_names, threshold=threshold)
-    return Decisions(models["urgency"], models["coverage"], vectors[not_covered].astype(np.float32))
+    return Decisions(models["urgency"], models["coverage"], vectors[covered].astype(np.float32),
+                     vectors[not_covered].astype(np.float32))
 
 
 def fit_labelled(read: Callable[[str], Reading], training: Path) -> tuple[Decisions | None, int]:

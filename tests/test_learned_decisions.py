@@ -92,16 +92,24 @@ def test_an_alternate_question_match_answers_unless_the_clinic_lists_the_topic(r
     assert (decision.abstain, decision.reason) == expected
 
 
-def test_the_nearest_not_covered_message_is_never_of_its_own_set_or_of_the_held_sets():
-    from qa.training import nearest_not_covered
+def test_the_nearest_labelled_message_is_never_of_its_own_set_or_of_the_held_sets():
+    from qa.training import nearest_labelled
 
     # Four messages in three sets: a (s1) and b (s2) are the same wording; b and d are not covered.
     vectors = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float64)
     sources = ["s1", "s2", "s1", "s3"]
     not_covered = np.array([False, True, False, True])
-    assert nearest_not_covered(vectors, sources, not_covered).tolist() == [1.0, 0.0, 0.0, 0.0]
+    assert nearest_labelled(vectors, sources, not_covered).tolist() == [1.0, 0.0, 0.0, 0.0]
     # with s2 held out, d has no not-covered message of another set left to meet
-    assert nearest_not_covered(vectors, sources, not_covered, held=frozenset({"s2"})).tolist() == [0.0, 0.0, 0.0, -1.0]
+    assert nearest_labelled(vectors, sources, not_covered, held=frozenset({"s2"})).tolist() == [0.0, 0.0, 0.0, -1.0]
+
+
+def test_what_is_known_to_be_answered_is_floored_by_the_document_itself():
+    """A paragraph added today has no labelled wordings: its best passage stands in for them."""
+    from qa.decisions.signals import CUE_SCALE, neighbour_cues
+
+    assert neighbour_cues(0.2, 0.5, best_cosine=0.7) == pytest.approx((CUE_SCALE * 0.7, CUE_SCALE * 0.5))
+    assert neighbour_cues(0.9, -1.0, best_cosine=0.7) == pytest.approx((CUE_SCALE * 0.9, -CUE_SCALE))
 
 
 def test_a_message_beside_a_labelled_out_of_scope_one_reads_it_as_its_nearest_not_covered(assistant):
@@ -109,6 +117,7 @@ def test_a_message_beside_a_labelled_out_of_scope_one_reads_it_as_its_nearest_no
     out_of_scope = _labelled(lambda k: k == "out_of_scope")[0]
     answer = assistant.ask(out_of_scope.question)
     assert answer.debug["nearest_not_covered"] > 0.95 and answer.abstained
+    assert answer.debug["nearest_not_covered"] > answer.debug["nearest_covered"]
     assert assistant.ask("what is a hip injection?").debug["nearest_not_covered"] < 0.8
 
 
@@ -125,7 +134,8 @@ def test_the_models_are_saved_beside_the_index_with_their_inputs_and_a_checksum(
     models = payload["models"]
     assert 0 < models["urgency"]["threshold"] < 1 and 0 < models["coverage"]["threshold"] < 1
     assert len(models["urgency"]["weights"]) == 384 + len(models["urgency"]["cues"])
-    assert len(models["not_covered_vectors"]) > 300 and {len(row) for row in models["not_covered_vectors"]} == {384}
+    assert len(models["covered_vectors"]) > 800 and len(models["not_covered_vectors"]) > 300
+    assert {len(row) for row in models["covered_vectors"] + models["not_covered_vectors"]} == {384}
 
 
 def _labelled(kind_filter):

@@ -1,15 +1,14 @@
 """The named cues the learned decisions read beside the question's vector.
 
 Coverage: how close the best passages came (their cosines), how many asked
-words the document lacks, whether any word matched lexically, and how close
-the message came to the nearest labelled message the document does not answer.
-That neighbour cue lets a near-topic question that sits next to a known
-out-of-scope wording be declined although its passage scores look like an
-answerable one's (leave one set out: docs/evaluation.md). Its twin, the nearest
-labelled message the document *does* answer, is left out on purpose: with it the
-model learned which topics the labels cover rather than whether the document
-answers, and declined a paragraph the clinic had just added. Each cue has a
-name recorded in the model file.
+words the document lacks, whether any word matched lexically, and two
+neighbour cues: how close the message came to the nearest labelled message the
+document does not answer, and to the nearest thing known to be answered (a
+labelled in-scope message, or the document's own best passage if that is
+closer). The second is floored by the document on purpose: a paragraph the
+clinic has just added has no labelled wordings yet, and the model must still
+see its questions as answerable (leave one set out and the reasons:
+docs/evaluation.md). Each cue has a name recorded in the model file.
 
 Urgency reads the vector alone: handed the rules' own readings as cues, the
 model leaned on them and missed what they miss (leave one set out: 16 red
@@ -24,7 +23,7 @@ from collections.abc import Sequence
 
 URGENCY_CUES: tuple[str, ...] = ()
 RETRIEVAL_CUES = ("best_cosine", "second_cosine", "third_cosine", "unknown_words", "lexical_match")
-NEIGHBOUR_CUES = ("nearest_not_covered",)
+NEIGHBOUR_CUES = ("nearest_covered", "nearest_not_covered")
 COVERAGE_CUES = RETRIEVAL_CUES + NEIGHBOUR_CUES
 #: Cues are scaled to about the size of the vector's largest components, so
 #: the regularisation treats a rule's reading and a direction in meaning alike.
@@ -38,7 +37,7 @@ def coverage_cues(cosines: Sequence[float], *, unknown_words: int, lexical: floa
     return tuple(CUE_SCALE * float(v) for v in values)
 
 
-def neighbour_cues(nearest_not_covered: float) -> tuple[float]:
-    """The neighbour cue (``NEIGHBOUR_CUES``): the best cosine with a labelled message the
-    document does not answer (-1 when there is none)."""
-    return (CUE_SCALE * float(nearest_not_covered),)
+def neighbour_cues(nearest_covered: float, nearest_not_covered: float, *, best_cosine: float) -> tuple[float, float]:
+    """The neighbour cues (``NEIGHBOUR_CUES``) from the best cosines with a labelled covered and
+    not-covered message (-1: none) and with the document's own views (``best_cosine``)."""
+    return CUE_SCALE * max(float(nearest_covered), float(best_cosine)), CUE_SCALE * float(nearest_not_covered)
