@@ -2,12 +2,12 @@
 deploy/nginx/qa-faq.conf in front of two `app.py` replicas started the way
 deploy/systemd/qa-faq@.service starts them (deploy_files.py rewrites their
 ports and paths). /var/lib/qa-faq becomes a test folder with a copy of the
-corpus, an index of it and the session's ONNX export. The learned decisions
-are not what these tests are about, so the replicas and the build unit's
-command get one more variable, QA_TRAINING_DIR=conftest's `few_labelled`, and
-the index is built with it (replaying the session index's vectors, see
-helpers_reliability): a rebuild under load then costs seconds, not a minute
-of reading 1,500 labelled messages. The `cluster` fixture starts it once per
+corpus, a copy of conftest's `few_labelled_index` and the session's ONNX
+export. The learned decisions are not what these tests are about, so the
+replicas and the build unit's command get one more variable,
+QA_TRAINING_DIR=conftest's `few_labelled`, the sets that index was fitted on:
+a rebuild under load then costs seconds, not a minute of reading 1,500
+labelled messages. The `cluster` fixture starts it once per
 session and brings any replica a test left stopped back up. This module
 asserts nothing about behaviour; the tests do.
 """
@@ -182,28 +182,13 @@ def with_training_dir(command: UnitCommand, training_dir: Path | None) -> UnitCo
     return UnitCommand(command.argv, {**command.env, "QA_TRAINING_DIR": str(training_dir)}, command.cwd)
 
 
-def build_state_index(state: Path, *, training_dir: Path, shared) -> None:
-    """``state/index`` built from ``state/corpus`` with the labelled sets in ``training_dir``,
-    in this process, replaying the real model's vectors of `shared` (helpers_reliability)."""
-    from helpers_reliability import replay_encoding
-    from qa.assistant import build
-    from qa.config import resolve_paths
-    from qa.corpus import read_corpus
-    from qa.encoder.embedder import Embedder
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("QA_TRAINING_DIR", str(training_dir))
-        replay_encoding(patch, shared)
-        build(read_corpus(state / "corpus"), Embedder(),
-              resolve_paths(corpus_dir=state / "corpus", index_dir=state / "index"))
-
-
-def make_cluster(root: Path, *, shared, encoder_cache: Path, corpus_dir: Path, training_dir: Path) -> Cluster:
-    """Write the configs, build the index and start nginx; replicas start on the first `ensure_up`."""
+def make_cluster(root: Path, *, index_dir: Path, encoder_cache: Path, corpus_dir: Path, training_dir: Path) -> Cluster:
+    """Write the configs and start nginx; replicas start on the first `ensure_up`.
+    ``index_dir``: an index of ``corpus_dir`` fitted on ``training_dir``."""
     state, prefix = root / "var-lib-qa-faq", root / "nginx"
     prefix.mkdir(parents=True)
     shutil.copytree(corpus_dir, state / "corpus")
-    build_state_index(state, training_dir=training_dir, shared=shared)
+    shutil.copytree(index_dir, state / "index", symlinks=True)
     (state / "encoders").symlink_to(encoder_cache)
     cert, key = make_certificate(prefix)
     ports = (free_port(), free_port())
@@ -225,14 +210,12 @@ _SHARED: dict[str, Cluster] = {}
 
 
 @pytest.fixture
-def cluster(request, tmp_path_factory, built_index_dir, encoder_cache, few_labelled) -> Cluster:
+def cluster(request, tmp_path_factory, encoder_cache, few_labelled) -> Cluster:
     """The session's deployment (made on first use), with both replicas up."""
-    from helpers_reliability import shared_index
-
     if NGINX is None or OPENSSL is None:
         pytest.skip(MISSING)
     if "cluster" not in _SHARED:
-        made = make_cluster(tmp_path_factory.mktemp("deploy"), shared=shared_index(built_index_dir, tmp_path_factory),
+        made = make_cluster(tmp_path_factory.mktemp("deploy"), index_dir=request.getfixturevalue("few_labelled_index"),
                             encoder_cache=encoder_cache, corpus_dir=REPO / "corpus", training_dir=few_labelled)
         request.session.config.add_cleanup(made.stop)
         _SHARED["cluster"] = made
