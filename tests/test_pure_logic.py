@@ -221,7 +221,7 @@ def test_micro_batcher_spreads_a_lone_callers_texts_over_idle_slots():
 
     from qa.encoder.batching import MicroBatcher
 
-    both_running = threading.Barrier(2, timeout=5)  # breaks (and raises) unless two encodes run at once
+    both_running = threading.Barrier(2, timeout=30)  # breaks (and raises) unless two encodes run at once
     calls = []
 
     def encode(texts):
