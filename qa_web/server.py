@@ -11,6 +11,7 @@ parse flags. docs/security.md says what the layers guarantee.
 
 from __future__ import annotations
 
+import gc
 import os
 
 # Set before Gradio is imported anywhere: no telemetry, no version check.
@@ -123,11 +124,24 @@ def create_app(assistant, settings: Settings | None = None, *, max_chars: int | 
     return app
 
 
+def settle_heap() -> None:
+    """Move everything alive now (the loaded index, Gradio, FastAPI: about 250,000
+    objects) out of the garbage collector's sight. A full collection otherwise
+    walks all of them while holding the GIL, and every request waits: 159 and
+    168 ms under the bench's open loop, against 65 ms frozen (one each, busy
+    machine); it then walks only what requests made since, mostly the answer
+    cache. Nothing frozen is ever freed, which is what a serving process wants
+    of its start-up objects."""
+    gc.collect()
+    gc.freeze()
+
+
 def serve(app: FastAPI, settings: Settings) -> None:
     import uvicorn
 
     from .connections import guarded_protocol
 
+    settle_heap()
     uvicorn.run(
         app,
         host=settings.host,

@@ -2,7 +2,9 @@
 module, pages at phone (390x844), desktop and embed (400x600) size, and a way
 to ask a question and wait for its answer. The server is web_fixtures' shared
 real server; nothing here mocks the app. No helper waits for a fixed time
-except where a test says why.
+except where a test says why. Every context made by `new_context` waits up to
+WAIT_MS (not Playwright's 30 s) for a page to load or an element to come: on a
+machine whose cores are busy Gradio's page can take longer than 30 s to render.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 EMBED = {"width": 400, "height": 600}
 ANSWER_TIMEOUT_MS = 60_000
+#: Bound on any wait of a context made by `new_context` (a page load, the chat rendering, a
+#: locator): a hang guard for a busy machine, never asserted as speed.
+WAIT_MS = 120_000
 #: Every message the assistant's side of the chat can hold; answers are the guide's.
 ANSWERS = '#qa-chat article.qa-turn[class*="qa-answer"]'
 SAID = "#qa-chat .qa-said-text"
@@ -37,17 +42,39 @@ def browser():
         browser.close()
 
 
+def new_context(browser, **options):
+    """``browser.new_context(**options)`` whose waits are bounded by WAIT_MS."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(WAIT_MS)
+    context.set_default_navigation_timeout(WAIT_MS)
+    return context
+
+
+def wait_until_ready(page) -> None:
+    """Until the chat can be used: its box is there and the page script has run (it gives the
+    box its aria-describedby), however long a busy machine takes (bounded by WAIT_MS)."""
+    question_box(page).wait_for(timeout=WAIT_MS)
+    page.wait_for_function("() => window.qaChat && document.querySelector('#qa-question textarea[aria-describedby]')",
+                           timeout=WAIT_MS)
+
+
+def open_chat(context, url: str):
+    """A new page of ``context`` at ``url`` (the chat or the embed), once it is ready."""
+    page = context.new_page()
+    page.goto(url)
+    wait_until_ready(page)
+    return page
+
+
 @contextmanager
 def chat_page(browser, base_url: str, *, path: str = "/", viewport: dict = PHONE, clock: bool = False, **context_args):
     """A fresh context (no shared cookies or storage) with the chat loaded and ready."""
-    context = browser.new_context(viewport=viewport, **context_args)
+    context = new_context(browser, viewport=viewport, **context_args)
     page = context.new_page()
     if clock:
         page.clock.install()  # time flows as usual until a test moves it on
     page.goto(base_url + path)
-    question_box(page).wait_for()
-    # The page script has run once the Ask button has been given its state.
-    page.wait_for_function("() => window.qaChat && document.querySelector('#qa-question textarea[aria-describedby]')")
+    wait_until_ready(page)
     try:
         yield page
     finally:

@@ -132,6 +132,27 @@ def few_labelled(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def few_labelled_index(built_index_dir, few_labelled, tmp_path_factory) -> Path:
+    """An index of the real corpus whose learned decisions were fitted on `few_labelled`: what
+    a server or a build run with QA_TRAINING_DIR=few_labelled takes as current, so it starts
+    without rebuilding. Built once, in this process, replaying the session index's vectors
+    (helpers_reliability); the labelled messages it reads are encoded by the real model."""
+    from qa.assistant import build
+    from qa.config import resolve_paths
+    from qa.corpus import read_corpus
+    from qa.encoder.embedder import Embedder
+
+    from helpers_reliability import replay_encoding, shared_index
+
+    folder = tmp_path_factory.mktemp("few-labelled-index")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("QA_TRAINING_DIR", str(few_labelled))
+        replay_encoding(patch, shared_index(built_index_dir, tmp_path_factory))
+        build(read_corpus(CORPUS_DIR), Embedder(), resolve_paths(corpus_dir=CORPUS_DIR, index_dir=folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
 def assistant(built_index_dir):
     """The real Assistant (real model, FAISS, BM25) over the session index."""
     from qa import Assistant

@@ -2,9 +2,14 @@
 deploy/nginx/qa-faq.conf in front of two `app.py` replicas started the way
 deploy/systemd/qa-faq@.service starts them (deploy_files.py rewrites their
 ports and paths). /var/lib/qa-faq becomes a test folder with a copy of the
-corpus, a copy of the session's index and the session's ONNX export. The
-`cluster` fixture starts it once per session and brings any replica a test
-left stopped back up. This module asserts nothing about behaviour; the tests do.
+corpus, a copy of conftest's `few_labelled_index` and the session's ONNX
+export. The learned decisions are not what these tests are about, so the
+replicas and the build unit's command get one more variable,
+QA_TRAINING_DIR=conftest's `few_labelled`, the sets that index was fitted on:
+a rebuild under load then costs seconds, not a minute of reading 1,500
+labelled messages. The `cluster` fixture starts it once per
+session and brings any replica a test left stopped back up. This module
+asserts nothing about behaviour; the tests do.
 """
 
 from __future__ import annotations
@@ -122,6 +127,7 @@ class Cluster:
     https_port: int
     replicas: list[Replica]
     nginx: subprocess.Popen | None = None
+    training_dir: Path | None = None  # QA_TRAINING_DIR of the replicas and the build
 
     @property
     def url(self) -> str:
@@ -155,7 +161,8 @@ class Cluster:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def build_command(self) -> UnitCommand:
-        return unit_command(BUILD_UNIT, instance="", state=self.state, private_tmp=self.prefix / "build-tmp")
+        command = unit_command(BUILD_UNIT, instance="", state=self.state, private_tmp=self.prefix / "build-tmp")
+        return with_training_dir(command, self.training_dir)
 
     def stop(self) -> None:
         for replica in self.replicas:
@@ -169,8 +176,15 @@ class Cluster:
                 self.nginx.wait()
 
 
-def make_cluster(root: Path, *, index_dir: Path, encoder_cache: Path, corpus_dir: Path) -> Cluster:
-    """Write the configs and start nginx; replicas start on the first `ensure_up`."""
+def with_training_dir(command: UnitCommand, training_dir: Path | None) -> UnitCommand:
+    if training_dir is None:
+        return command
+    return UnitCommand(command.argv, {**command.env, "QA_TRAINING_DIR": str(training_dir)}, command.cwd)
+
+
+def make_cluster(root: Path, *, index_dir: Path, encoder_cache: Path, corpus_dir: Path, training_dir: Path) -> Cluster:
+    """Write the configs and start nginx; replicas start on the first `ensure_up`.
+    ``index_dir``: an index of ``corpus_dir`` fitted on ``training_dir``."""
     state, prefix = root / "var-lib-qa-faq", root / "nginx"
     prefix.mkdir(parents=True)
     shutil.copytree(corpus_dir, state / "corpus")
@@ -183,9 +197,10 @@ def make_cluster(root: Path, *, index_dir: Path, encoder_cache: Path, corpus_dir
     site.write_text(render_site(SITE.read_text(encoding="utf-8"), replica_ports=ports, http_port=http_port,
                                 https_port=https_port, cert=cert, key=key))
     (prefix / "nginx.conf").write_text(main_conf(prefix, site))
-    replicas = [Replica(port, unit_command(UNIT, instance=str(port), state=state, private_tmp=root / f"tmp-{port}"), root)
+    replicas = [Replica(port, with_training_dir(unit_command(UNIT, instance=str(port), state=state,
+                                                             private_tmp=root / f"tmp-{port}"), training_dir), root)
                 for port in ports]
-    cluster = Cluster(prefix, state, cert, http_port, https_port, replicas)
+    cluster = Cluster(prefix, state, cert, http_port, https_port, replicas, training_dir=training_dir)
     cluster.start_nginx()
     return cluster
 
@@ -195,13 +210,13 @@ _SHARED: dict[str, Cluster] = {}
 
 
 @pytest.fixture
-def cluster(request, tmp_path_factory, built_index_dir, encoder_cache) -> Cluster:
+def cluster(request, tmp_path_factory, encoder_cache, few_labelled) -> Cluster:
     """The session's deployment (made on first use), with both replicas up."""
     if NGINX is None or OPENSSL is None:
         pytest.skip(MISSING)
     if "cluster" not in _SHARED:
-        made = make_cluster(tmp_path_factory.mktemp("deploy"), index_dir=built_index_dir, encoder_cache=encoder_cache,
-                            corpus_dir=REPO / "corpus")
+        made = make_cluster(tmp_path_factory.mktemp("deploy"), index_dir=request.getfixturevalue("few_labelled_index"),
+                            encoder_cache=encoder_cache, corpus_dir=REPO / "corpus", training_dir=few_labelled)
         request.session.config.add_cleanup(made.stop)
         _SHARED["cluster"] = made
     deployed = _SHARED["cluster"]

@@ -21,6 +21,11 @@ from pathlib import Path
 import httpx
 
 WAIT_TIMEOUT_S = 120  # hang guard only
+#: Each client's pause between questions: a steady stream that leaves the machine's cores
+#: to what the test is about (a build, a restart), however busy the machine is.
+PAUSE_S = 0.05
+#: A runaway guard, never reached by a test: the load lasts until the test stops it.
+MAX_REQUESTS = 100_000
 
 
 def question_jobs() -> list[dict]:
@@ -34,7 +39,8 @@ def question_jobs() -> list[dict]:
 class SteadyLoad:
     """``clients`` threads posting questions to ``host:port`` over TLS, ``pause_s`` apart each."""
 
-    def __init__(self, port: int, cert: Path, *, clients: int = 4, pause_s: float = 0.05, max_requests: int = 4000) -> None:
+    def __init__(self, port: int, cert: Path, *, clients: int = 4, pause_s: float = PAUSE_S,
+                 max_requests: int = MAX_REQUESTS) -> None:
         self.port, self.clients, self.pause_s, self.max_requests = port, clients, pause_s, max_requests
         self.context = ssl.create_default_context(cafile=str(cert))
         self.jobs = question_jobs()
@@ -98,8 +104,11 @@ class SteadyLoad:
         target = self.answered + more
         deadline = time.monotonic() + WAIT_TIMEOUT_S
         while self.answered < target:
-            if time.monotonic() > deadline or self._stop.is_set():
-                raise AssertionError(f"only {self.answered} of {target} answers; failures {self.failures()}")
+            with self._lock:
+                spent = self._sent >= self.max_requests and len(self.outcomes) == self._sent
+            if spent or time.monotonic() > deadline or self._stop.is_set():
+                raise AssertionError(f"only {self.answered} of {target} answers"
+                                     f"{' (all max_requests sent)' if spent else ''}; failures {self.failures()}")
             time.sleep(0.02)
 
 

@@ -24,12 +24,12 @@ def _bench(*args: str, tmp_path: Path, **extra_env: str) -> subprocess.Completed
                           text=True, timeout=300)
 
 
-def work_dir(tmp_path: Path, built_index_dir: Path) -> Path:
-    """A bench work folder holding a copy of the session's index (the bench's own is ``<work>/index``)."""
+def work_dir(tmp_path: Path, index_dir: Path) -> Path:
+    """A bench work folder holding a copy of ``index_dir`` (the bench's own is ``<work>/index``)."""
     import shutil
 
     work = tmp_path / "work"
-    shutil.copytree(built_index_dir, work / "index", symlinks=True)
+    shutil.copytree(index_dir, work / "index", symlinks=True)
     return work
 
 
@@ -86,13 +86,14 @@ def test_vectors_section_alone_reports_recall_at_the_apps_settings(tmp_path, bui
     assert f"k={SEARCH_DEPTH}" in text and "**Chosen settings**" in text
 
 
-def test_onnx_trial_runs_its_three_encoders(tmp_path, built_index_dir, few_labelled):
+def test_onnx_trial_runs_its_three_encoders(tmp_path, few_labelled_index, few_labelled):
     """The int8 arm quantises a plain export: onnxruntime's quantiser cannot read the
     fused graph qa stores, and a failed section only shows as "FAILED" in the file.
-    Each encoder's index build fits its decisions on conftest's `few_labelled` sets, and the
-    metrics judge the first 3 questions of every set (``--questions 3``)."""
+    Each encoder's index build fits its decisions on conftest's `few_labelled` sets (the
+    work folder's index was fitted on them too, so the bench starts without a build), and
+    the metrics judge the first 3 questions of every set (``--questions 3``)."""
     out_dir = tmp_path / "out"
-    out = _bench("--sections", "onnx", "--questions", "3", "--out", str(out_dir), "--work-dir", str(work_dir(tmp_path, built_index_dir)),
+    out = _bench("--sections", "onnx", "--questions", "3", "--out", str(out_dir), "--work-dir", str(work_dir(tmp_path, few_labelled_index)),
                  tmp_path=tmp_path, QA_TRAINING_DIR=str(few_labelled))
     assert out.returncode == 0, out.stderr[-2000:]
     text = (out_dir / "RESULTS.md").read_text(encoding="utf-8")

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from http.client import HTTPSConnection
 
 import pytest
@@ -50,7 +51,7 @@ def test_nginx_accepts_the_shipped_site(tmp_path):
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 def test_systemd_accepts_the_units(tmp_path):
-    moved = {"/opt/qa-faq/.venv/bin/python": str(REPO / ".venv" / "bin" / "python"), "/opt/qa-faq": str(REPO)}
+    moved = {"/opt/qa-faq/.venv/bin/python": sys.executable, "/opt/qa-faq": str(REPO)}  # this test's python, as deploy_files does
     for unit in (UNIT, BUILD_UNIT, UNIT.with_name("qa-faq.target")):
         text = unit.read_text(encoding="utf-8")
         for old, new in moved.items():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from chat_pages import PENDING
+from chat_pages import PENDING, WAIT_MS, new_context, wait_until_ready
 from feedback_fixtures import STAFF_PASSWORD, STAFF_USER, collecting_server  # noqa: F401  (fixtures)
 from web_fixtures import (  # noqa: F401  (fixtures)
     CHROMIUM, CHROMIUM_ARGS, REPO, artifacts_dir, files_under, free_port, needs_chromium, web_server,
@@ -51,10 +51,10 @@ def browser():
 
 
 def open_chat(browser, base_url: str):
-    context = browser.new_context(viewport={"width": 1100, "height": 1000})
+    context = new_context(browser, viewport={"width": 1100, "height": 1000})
     page = context.new_page()
     page.goto(base_url + "/")
-    page.get_by_label("Your question").wait_for()
+    wait_until_ready(page)
     return context, page
 
 
@@ -71,7 +71,7 @@ def ask(page, question: str):
 
 
 def staff_login(browser, base_url: str):
-    context = browser.new_context(viewport={"width": 1100, "height": 1400})
+    context = new_context(browser, viewport={"width": 1100, "height": 1400})
     page = context.new_page()
     page.goto(base_url + "/admin/")
     assert page.url.endswith("/admin/login"), "the review page sends a stranger to the login form"
@@ -178,11 +178,11 @@ def test_another_site_cannot_frame_the_admin_page(browser, collecting_server):
     port = free_port()
     host = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Host)
     threading.Thread(target=host.serve_forever, daemon=True).start()
-    context = browser.new_context()
+    context = new_context(browser)
     try:
         page = context.new_page()
         page.goto(f"http://127.0.0.1:{port}/")
-        page.frame_locator("#embed").get_by_label("Your question").wait_for(timeout=ANSWER_TIMEOUT_MS)
+        page.frame_locator("#embed").get_by_label("Your question").wait_for(timeout=WAIT_MS)
         admin = page.frame_locator("#admin")
         assert admin.get_by_label("Password").count() == 0, "the login form must not render in a foreign frame"
     finally:

@@ -365,9 +365,11 @@ def strip_headings(corpus_dir: Path) -> None:
     path.write_text(re.sub(r"(?m)^#{1,6}\s+", "", path.read_text()))
 
 
-def test_edited_corpus_is_stale_then_rebuilt_and_answered(shared, tmp_path, monkeypatch, capsys, caplog):
+def test_edited_corpus_is_stale_then_rebuilt_and_answered(shared, few_labelled, tmp_path, monkeypatch, capsys, caplog):
     """The document edited twice over, rebuilt once: its headings removed (it is still
-    indexed and answered) and a paragraph added (its text is found)."""
+    indexed and answered) and a paragraph added (its text is found). The rebuild fits the
+    learned decisions on conftest's `few_labelled` (they are not what this test is about):
+    reading all 1,500 labelled messages over a new corpus took most of its time."""
     import logging
 
     from qa import Assistant
@@ -389,6 +391,7 @@ def test_edited_corpus_is_stale_then_rebuilt_and_answered(shared, tmp_path, monk
         Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, rebuild="never")
     check_cli(index_dir, corpus_dir, tmp_path, FIX, capsys=capsys)
     replay_encoding(monkeypatch, shared)
+    monkeypatch.setenv("QA_TRAINING_DIR", str(few_labelled))
     with caplog.at_level(logging.WARNING, logger="qa"):
         assistant = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, rebuild="auto")
     assert sum("Rebuilding" in r.getMessage() for r in caplog.records) == 1

@@ -221,7 +221,7 @@ def test_micro_batcher_spreads_a_lone_callers_texts_over_idle_slots():
 
     from qa.encoder.batching import MicroBatcher
 
-    both_running = threading.Barrier(2, timeout=5)  # breaks (and raises) unless two encodes run at once
+    both_running = threading.Barrier(2, timeout=30)  # breaks (and raises) unless two encodes run at once
     calls = []
 
     def encode(texts):
@@ -273,6 +273,105 @@ def test_micro_batcher_keeps_a_callers_texts_together_when_a_slot_is_busy():
     gate.set()
     first.join(5)
     assert calls == [["first"], ["a", "bbb"]]
+
+
+def test_micro_batcher_leaves_what_is_over_its_batch_to_the_other_slot():
+    """Four two-text callers queue while both slots are busy; max_batch=4, so each freed slot
+    takes two callers (4 texts) and the two batches run at once on the two slots, instead of
+    one slot running all 8 texts while the other waits for work."""
+    import threading
+
+    from qa.encoder.batching import MicroBatcher
+
+    calls, hold, lock = [], threading.Event(), threading.Lock()
+    both_batches = threading.Barrier(2, timeout=5)  # raises unless the two batches of queued callers overlap
+
+    def encode(texts):
+        with lock:
+            calls.append(list(texts))
+        if texts[0].startswith("busy"):
+            hold.wait(5)
+        else:
+            both_batches.wait()
+        return np.array([[float(len(t))] for t in texts])
+
+    batcher = MicroBatcher(encode, workers=2, max_batch=4)
+    busy = [threading.Thread(target=batcher.encode, args=([f"busy{i}"],)) for i in range(2)]
+    for t in busy:
+        t.start()
+    while len(calls) < 2:  # both slots taken
+        pass
+    results = {}
+    queued = [threading.Thread(target=lambda w=w: results.setdefault(w, batcher.encode([w, w + "!"]))) for w in "abcd"]
+    for t in queued:
+        t.start()
+    while len(batcher._queue) < 4:  # all four wait for a slot
+        pass
+    hold.set()
+    for t in busy + queued:
+        t.join(10)
+    assert sorted(len(c) for c in calls[2:]) == [4, 4]
+    assert all(list(v[:, 0]) == [1.0, 2.0] for v in results.values()) and len(results) == 4
+
+
+def test_micro_batcher_answers_many_callers_at_once():
+    """Only the caller that is to run the next batch is woken; a wake-up lost on the way would
+    leave a caller waiting for good. 24 callers of 1 or 2 texts, 5 questions each, on 2 slots."""
+    import random
+    import threading
+    import time
+
+    from qa.encoder.batching import MicroBatcher
+
+    def encode(texts):
+        time.sleep(0.0005 * len(texts))  # lets callers pile up behind busy slots
+        return np.array([[float(len(t))] for t in texts])
+
+    batcher = MicroBatcher(encode, workers=2, max_batch=4)
+    wrong, finished = [], []
+
+    def caller(seed):
+        rng = random.Random(seed)
+        for _ in range(5):
+            texts = ["x" * rng.randint(1, 9) for _ in range(rng.choice((1, 2)))]
+            if list(batcher.encode(texts)[:, 0]) != [float(len(t)) for t in texts]:
+                wrong.append(texts)
+        finished.append(seed)
+
+    threads = [threading.Thread(target=caller, args=(seed,), daemon=True) for seed in range(24)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))  # a lost wake-up leaves a thread waiting: the count fails
+    assert sorted(finished) == list(range(24)) and not wrong
+
+
+def test_a_query_batch_is_one_onnx_run():
+    from qa.encoder.embedder import MAX_QUERY_BATCH
+    from qa.encoder.onnx_encoder import BATCH_SIZE
+
+    assert MAX_QUERY_BATCH == BATCH_SIZE
+
+
+def test_plan_runs_groups_texts_of_similar_length():
+    from qa.encoder.onnx_encoder import plan_runs
+
+    # Longest first; 30 and 25 are within 11 tokens, 12 is 18 shorter than 30 so it starts a run,
+    # and 10, 9, 8 join it until the run holds max_rows texts; 7 starts the last run.
+    assert plan_runs([12, 30, 10, 25, 9, 8, 7], max_rows=4, slack=11) == [[1, 3], [0, 2, 4, 5], [6]]
+    assert plan_runs([5, 5, 5, 5, 5], max_rows=4, slack=0) == [[0, 1, 2, 3], [4]]  # equal lengths: ties keep order
+    assert plan_runs([], max_rows=4) == []
+    assert plan_runs([40, 3], max_rows=4, slack=11) == [[0], [1]]  # a short question is not padded to a long one
+
+
+@pytest.mark.parametrize("lengths", [[1], [3, 3], [200, 1, 50, 49, 48, 47, 46, 2], list(range(1, 40))])
+def test_plan_runs_covers_every_text_once_within_the_limits(lengths):
+    from qa.encoder.onnx_encoder import plan_runs
+
+    runs = plan_runs(lengths, max_rows=4, slack=11)
+    assert sorted(i for run in runs for i in run) == list(range(len(lengths)))
+    assert all(1 <= len(run) <= 4 and lengths[run[0]] - min(lengths[i] for i in run) <= 11 for run in runs)
 
 
 def test_micro_batcher_hands_errors_to_the_callers():

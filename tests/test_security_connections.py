@@ -49,7 +49,8 @@ def closed_within(sock: socket.socket, seconds: float, *, drip: bytes = b"", eve
 
 
 def healthy(server) -> bool:
-    return httpx.get(f"{server.base_url}/api/health", timeout=1).status_code == 200
+    """A frozen server never answers; a busy machine answers late (10 s: a hang guard, not a speed bar)."""
+    return httpx.get(f"{server.base_url}/api/health", timeout=10).status_code == 200
 
 
 def test_an_idle_connection_is_closed(security_server):
@@ -97,14 +98,18 @@ def test_connections_over_the_limit_get_503_and_are_closed(security_server):
     limit = SECURITY_LIMITS["max_connections"]
     sockets = [connect(security_server) for _ in range(limit + 2)]
     try:
-        time.sleep(0.5)
-        refused = []
-        for sock in sockets:
-            sock.settimeout(0.05)
-            try:
-                refused.append(sock.recv(4096))
-            except socket.timeout:
-                pass
+        # Until the two over the limit have been answered (a busy machine answers late), bounded.
+        answered: dict[int, bytes] = {}
+        deadline = time.monotonic() + BOUND_S
+        while len(answered) < len(sockets) - limit and time.monotonic() < deadline:
+            for i, sock in enumerate(sockets):
+                if i not in answered:
+                    sock.settimeout(0.05)
+                    try:
+                        answered[i] = sock.recv(4096)
+                    except socket.timeout:
+                        pass
+        refused = list(answered.values())
         assert refused, "no connection was refused"
         assert len(sockets) - len(refused) <= limit
         assert all(r.startswith(b"HTTP/1.1 503") and all(h in r.lower() for h in SECURITY_HEADERS) for r in refused)

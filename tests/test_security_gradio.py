@@ -26,6 +26,9 @@ PAGES = ("", "/embed")
 GENERIC_404 = {"error": {"code": "not_found", "message": "Not found."}}
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy")
 
+#: A frozen server never answers; a busy machine answers late. A hang guard, not a speed bar.
+HEALTH_TIMEOUT_S = 10
+
 
 @pytest.fixture(scope="module")
 def http(security_server):
@@ -99,7 +102,7 @@ def test_dev_zero_named_as_a_file_is_refused_and_the_server_stays_healthy(http, 
     # The request: Gradio hashed /dev/zero on the event loop for good.
     body = {"data": [file_data("/dev/zero"), None], "fn_index": question_event(http, "")["id"], "session_hash": "x"}
     response = http.post("/gradio_api/queue/join", json=body)
-    assert httpx.get(f"{security_server.base_url}/api/health", timeout=1).status_code == 200
+    assert httpx.get(f"{security_server.base_url}/api/health", timeout=HEALTH_TIMEOUT_S).status_code == 200
     assert_refused(response, 422)
     for page in PAGES:
         for event in backend_events(http, page):
@@ -108,7 +111,7 @@ def test_dev_zero_named_as_a_file_is_refused_and_the_server_stays_healthy(http, 
                 data[position] = file_data("/dev/zero")
                 assert_refused(join(http, page, event["id"], data, "x"), 422)
     assert_refused(http.post("/gradio_api/call/ask", json={"data": [file_data("/dev/zero"), 3]}), 422)
-    assert httpx.get(f"{security_server.base_url}/api/health", timeout=1).status_code == 200
+    assert httpx.get(f"{security_server.base_url}/api/health", timeout=HEALTH_TIMEOUT_S).status_code == 200
     assert_no_traceback(security_server)
 
 
@@ -387,6 +390,6 @@ def test_fuzz_the_remaining_gradio_routes(http, security_server):
             statuses.append(http.get(f"{page}/gradio_api/queue/data", params={"session_hash": value}).status_code)
             statuses.append(http.get(f"{page}/gradio_api/call/ask/{value}").status_code)
     assert statuses and max(statuses) < 500, sorted(set(statuses))
-    assert httpx.get(f"{security_server.base_url}/api/health", timeout=1).status_code == 200
+    assert httpx.get(f"{security_server.base_url}/api/health", timeout=HEALTH_TIMEOUT_S).status_code == 200
     assert not http.post("/api/ask", json={"question": "Is the injection painful?"}).json()["abstained"]
     assert_no_traceback(security_server)

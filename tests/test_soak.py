@@ -79,7 +79,7 @@ def server(built_index_dir, tmp_path_factory):
                     break
             except httpx.HTTPError:
                 pass
-            time.sleep(0.5)
+            time.sleep(0.1)
         yield base, process, root / "server.log"
     finally:
         if process.poll() is None:

@@ -16,7 +16,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from chat_pages import ANSWERS, SAID, browser, wait_for_answer  # noqa: F401  (fixtures)
+from chat_pages import (  # noqa: F401  (fixtures)
+    ANSWERS, SAID, WAIT_MS, browser, new_context, open_chat, wait_for_answer, wait_until_ready,
+)
 from qa_web.clinic import load_clinic
 from web_fixtures import REPO, artifacts_dir, needs_chromium, web_server  # noqa: F401  (fixtures)
 
@@ -67,10 +69,10 @@ class Watched:
 
 @pytest.fixture
 def chat(browser, web_server):
-    context = browser.new_context(viewport={"width": 1100, "height": 1000})
+    context = new_context(browser, viewport={"width": 1100, "height": 1000})
     watched = Watched(context.new_page())
     watched.page.goto(web_server.base_url + "/")
-    watched.page.get_by_label("Your question").wait_for()
+    wait_until_ready(watched.page)
     yield watched
     context.close()
 
@@ -189,9 +191,8 @@ def test_labels_for_keyboard_and_screen_reader_users(chat):
 
 
 def test_chat_fits_a_375px_phone(browser, web_server, artifacts_dir):
-    context = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.goto(web_server.base_url + "/")
+    context = new_context(browser, viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+    page = open_chat(context, web_server.base_url + "/")
     ask(page, "How long does the pain relief last?")
     page.wait_for_timeout(300)  # let the layout settle before measuring (not a timing assert)
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -206,7 +207,7 @@ def test_chat_fits_a_375px_phone(browser, web_server, artifacts_dir):
 def test_embed_page_takes_the_apps_address_and_fits_a_400x600_iframe(browser, web_server, artifacts_dir):
     host_page = REPO / "examples" / "embed.html"
     assert 'const APP = "http://127.0.0.1:7860";' in host_page.read_text(encoding="utf-8")  # the one line to edit
-    context = browser.new_context(viewport={"width": 480, "height": 840})
+    context = new_context(browser, viewport={"width": 480, "height": 840})
     watched = Watched(context.new_page())
     page = watched.page
     page.goto(f"{host_page.as_uri()}?app={web_server.base_url}")
@@ -215,7 +216,7 @@ def test_embed_page_takes_the_apps_address_and_fits_a_400x600_iframe(browser, we
     box = frame_element.bounding_box()
     assert round(box["width"]) in (400, 402) and round(box["height"]) in (600, 602)  # plus the 1 px border
     frame = page.frame_locator("iframe.faq-embed")
-    frame.get_by_label("Your question").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    frame.get_by_label("Your question").wait_for(timeout=WAIT_MS)
     assert frame.locator("h1:not(.qa-sr)").count() == 0  # no page header in the embed (its title is for screen readers)
     frame.get_by_role("button", name="What are the risks of a hip injection?").click()
     frame.locator(f"{ANSWERS} .qa-source").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
@@ -252,7 +253,7 @@ def test_questions_asked_in_the_chat_are_not_logged_or_stored(chat, web_server):
 @pytest.fixture
 def clipboard_context(browser, web_server):
     """A browser context that may read and write the clipboard on the server's origin."""
-    context = browser.new_context(viewport={"width": 1100, "height": 1000})
+    context = new_context(browser, viewport={"width": 1100, "height": 1000})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web_server.base_url)
     yield context
     context.close()
@@ -267,8 +268,7 @@ def copy_and_read(message, *, reader) -> str:
 
 
 def test_copy_button_copies_the_answer_as_plain_text(clipboard_context, web_server):
-    page = clipboard_context.new_page()
-    page.goto(web_server.base_url + "/")
+    page = open_chat(clipboard_context, web_server.base_url + "/")
     answer = ask(page, "What are the risks of a hip injection?")
     answer.locator(".qa-source").first.wait_for()
     assert answer.locator(COPY_BUTTON).count() == 1  # copy is the only button beside a message
@@ -289,8 +289,7 @@ def test_copy_button_copies_the_answer_as_plain_text(clipboard_context, web_serv
 
 
 def test_copy_button_copies_the_question_as_typed(clipboard_context, web_server):
-    page = clipboard_context.new_page()
-    page.goto(web_server.base_url + "/")
+    page = open_chat(clipboard_context, web_server.base_url + "/")
     question = 'Is it safe? <b>&amp;</b> "double" \'single\' & é – 😊'
     ask(page, question)
     # Gradio's own handler copied the escaped source: 'Is it safe? &lt;b&gt;&amp;amp;&lt;/b&gt; ...'
@@ -304,6 +303,7 @@ def test_copy_button_copies_text_without_the_clipboard_api(clipboard_context, we
     page = clipboard_context.new_page()
     page.add_init_script("Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined})")
     page.goto(web_server.base_url + "/")
+    wait_until_ready(page)
     answer = ask(page, "Is the procedure painful?")
     answer.locator(".qa-source").first.wait_for()
     # Gradio's own handler called navigator.clipboard.writeText here and copied nothing.

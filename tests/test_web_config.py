@@ -70,3 +70,17 @@ def test_embed_may_only_be_framed_by_the_listed_origin(configured):
     csp = configured.get("/embed/").headers["content-security-policy"]
     assert f"frame-ancestors 'self' {CLINIC}" in csp
     assert "frame-ancestors 'self'" in configured.get("/").headers["content-security-policy"]
+
+
+def test_serving_freezes_the_start_up_heap():
+    """serve() calls settle_heap() first: the objects alive at start are frozen, so a full
+    collection while serving walks only what requests made."""
+    import gc
+
+    from qa_web.server import settle_heap
+
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # this process's other tests collect as usual

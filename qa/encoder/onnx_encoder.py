@@ -8,7 +8,8 @@ tokenizer.json), lower-casing when that file asks for it, and right padding
 to the longest text of each batch. Texts are encoded longest first, as
 sentence-transformers does, so a batch carries little padding. The ONNX
 graph ends in mean pooling and L2 normalisation, so its output is the
-sentence vector. ``PROBE_TEXTS`` and ``probe_error`` let a caller check that
+sentence vector. Texts are run in groups of similar length (``plan_runs``).
+``PROBE_TEXTS`` and ``probe_error`` let a caller check that
 file and tokenizer together reproduce the PyTorch vectors.
 
 This module does not export (``onnx_export``) or find the cached file
@@ -55,6 +56,14 @@ SMALL_BATCH = 16
 #: of 4, 4.9 in batches of 8, 6.4 in one batch of 16 and 5.4 one by one; the
 #: corpus's 135 views built in 1.17 s in batches of 4 against 1.9 s in 32.
 BATCH_SIZE = 4
+#: A text joins a run of longer texts only if it is padded by at most this many
+#: tokens: a run costs about 2.4 ms plus 0.21 ms per token of each row (padding
+#: included) on one thread, so padding beyond 2.4 / 0.21 ≈ 11 tokens costs more
+#: than a run of its own. Questions from different patients batched together
+#: vary a lot in length (bench mix: median 19 tokens, p90 36, p99 65), and one
+#: long message padded three short ones to its length: 108 ms against 25 ms
+#: run apart (the bench's load, one sitting).
+PAD_SLACK_TOKENS = 11
 
 
 class OnnxEncoder:
@@ -76,15 +85,13 @@ class OnnxEncoder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         ids = [e.ids for e in self._tokenize(texts)]
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # longest first: little padding per batch
         out = np.empty((len(ids), self.dimension), dtype=np.float32)
-        starts = range(0, len(order), batch_size)
+        runs = plan_runs([len(i) for i in ids], max_rows=batch_size)
         if progress:
             from tqdm import tqdm
 
-            starts = tqdm(starts, desc="Batches", unit="batch")
-        for start in starts:
-            rows = order[start : start + batch_size]
+            runs = tqdm(runs, desc="Batches", unit="batch")
+        for rows in runs:
             out[rows] = self._run([ids[i] for i in rows])
         return np.ascontiguousarray(out)
 
@@ -99,6 +106,23 @@ class OnnxEncoder:
     def _run(self, id_lists: list[list[int]]) -> np.ndarray:
         input_ids, attention_mask = pad_batch(id_lists, self._pad_id)
         return self._session.run([self._output], {"input_ids": input_ids, "attention_mask": attention_mask})[0]
+
+
+def plan_runs(lengths: Sequence[int], *, max_rows: int, slack: int | None = None) -> list[list[int]]:
+    """Positions of ``lengths`` grouped into session runs: longest first (as
+    sentence-transformers orders them), at most ``max_rows`` per run, and a
+    text joins the current run only if the run's longest text is at most
+    ``slack`` tokens longer (default ``PAD_SLACK_TOKENS``), so no text is padded
+    by more than that."""
+    slack = PAD_SLACK_TOKENS if slack is None else slack
+    runs: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        run = runs[-1] if runs else None
+        if run is not None and len(run) < max_rows and lengths[run[0]] - lengths[i] <= slack:
+            run.append(i)
+        else:
+            runs.append([i])
+    return runs
 
 
 def pad_batch(id_lists: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
