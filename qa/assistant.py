@@ -330,7 +330,9 @@ def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, Sco
     cues = (*reading.coverage_cues, *neighbour_cues(nearest_covered, nearest_not_covered, best_cosine=best))
     p_covered = decisions.coverage.probability(reading.vector, cues)
     return (decide_urgency(reading.flags, p_urgent, decisions.urgency.threshold),
-            decide_scope(reading.rule_scope, p_covered, decisions.coverage.threshold, alternate_cosine=alternate),
+            decide_scope(reading.rule_scope, p_covered, decisions.coverage.threshold, alternate_cosine=alternate,
+                         nearest_not_covered=nearest_not_covered, nearest_answered=max(nearest_covered, best),
+                         answered_floor=decisions.answered_floor),
             {"p_urgent": round(p_urgent, 4), "p_covered": round(p_covered, 4),
              "nearest_covered": round(nearest_covered, 4), "nearest_not_covered": round(nearest_not_covered, 4)})
 

@@ -79,9 +79,11 @@ def _build(args, locations) -> int:
 
     paths = resolve_paths(**locations)
     folder = build(read_corpus(paths.corpus_dir), Embedder(paths.model_path), paths, progress=True)
+    from .training import DECISIONS_FILE
+
     manifest = json.loads((folder / "manifest.json").read_text())
-    learned = manifest.get("decisions")
-    decisions = (f"; decisions learned from {learned['messages']} labelled messages" if learned
+    learned = json.loads((paths.index_dir / DECISIONS_FILE).read_text())["payload"]
+    decisions = (f"; decisions learned from {learned['messages']} labelled messages" if learned["models"]
                  else "; no labelled sets, so the decisions use the rules alone")
     print(f"built {manifest['passage_count']} passages ({manifest['view_count']} vectors) into {paths.index_dir}{decisions}")
     return 0

@@ -42,13 +42,16 @@ from .reading import Reading
 log = logging.getLogger("qa.training")
 ENV_TRAINING_DIR = "QA_TRAINING_DIR"
 DECISIONS_FILE = "decisions.json"
-DECISIONS_FORMAT = 3  # 2: urgency reads the vector alone; 3: coverage reads the nearest labelled out-of-scope message
+DECISIONS_FORMAT = 4  # 3: coverage reads the nearest labelled messages; 4: and the floor of what was answered
 #: Labelled messages read at once while training, so the encoder can batch them.
 READ_THREADS = 8
 #: A missed red flag costs as much as this many false alarms when the urgency cut is chosen.
 URGENT_MISS_COST = 10.0
 #: Declining a question the document answers costs this much of a confident answer to one it does not.
 COVERED_MISS_COST = 0.5
+#: The answered floor sits this far under the least similarity any answered training message
+#: had to what else is known to be answered, so a new wording of a rare topic keeps its answer.
+ANSWERED_FLOOR_MARGIN = 0.05
 
 
 def training_dir() -> Path:
@@ -74,13 +77,17 @@ class LabelledMessage:
 
 @dataclass(frozen=True)
 class Decisions:
-    """The two fitted models, and the vectors of the labelled messages the coverage model's
-    neighbour cues are measured against (those the document answers, those it does not)."""
+    """The two fitted models, the vectors of the labelled messages the coverage model's
+    neighbour cues are measured against (those the document answers, those it does not),
+    and the answered floor: a message further than this from everything known to be
+    answered is outside what the coverage model was fitted on, and is declined rather
+    than left to its extrapolation (a "DROP TABLE" line read as 0.34 likely covered)."""
 
     urgency: LinearModel
     coverage: LinearModel
     covered_vectors: np.ndarray  # (messages, dimension), unit length
     not_covered_vectors: np.ndarray
+    answered_floor: float = -1.0
 
     def nearest(self, vector: np.ndarray) -> tuple[float, float]:
         """Best cosines of ``vector`` with a covered and a not-covered labelled message (-1: none)."""
@@ -92,14 +99,18 @@ class Decisions:
     def to_json(self) -> dict:
         rows = lambda m: [[round(float(x), 5) for x in row] for row in m]  # noqa: E731
         return {"format": DECISIONS_FORMAT, "urgency": self.urgency.to_json(), "coverage": self.coverage.to_json(),
-                "covered_vectors": rows(self.covered_vectors), "not_covered_vectors": rows(self.not_covered_vectors)}
+                "covered_vectors": rows(self.covered_vectors), "not_covered_vectors": rows(self.not_covered_vectors),
+                "answered_floor": float(self.answered_floor)}
 
     @classmethod
     def from_json(cls, data: dict) -> "Decisions":
         if data.get("format") != DECISIONS_FORMAT:
             raise ValueError(f"decisions format {data.get('format')!r}, expected {DECISIONS_FORMAT}")
         urgency, coverage = LinearModel.from_json(data["urgency"]), LinearModel.from_json(data["coverage"])
-        return cls(urgency, coverage, _vectors(data["covered_vectors"]), _vectors(data["not_covered_vectors"]))
+        floor = float(data["answered_floor"])
+        if not -1.0 <= floor <= 1.0:
+            raise ValueError("answered_floor must be a cosine")
+        return cls(urgency, coverage, _vectors(data["covered_vectors"]), _vectors(data["not_covered_vectors"]), floor)
 
 
 def _vectors(rows: list) -> np.ndarray:
@@ -197,26 +208,38 @@ def fit_decisions(messages: Sequence[LabelledMessage], readings: Sequence[Readin
     not_covered = np.array([not m.covered for m in messages], dtype=bool)
     retrieval = np.array([r.coverage_cues for r in readings], dtype=np.float64).reshape(len(readings), -1)
 
+    best_document = np.array([max(r.query.document_cosines, default=-1.0) for r in readings])
+
     def coverage_cues_for(held: frozenset[str]) -> np.ndarray:
         near_covered = nearest_labelled(vectors, sources, covered, held=held)
         near_not_covered = nearest_labelled(vectors, sources, not_covered, held=held)
-        neighbours = [neighbour_cues(c, n, best_cosine=max(r.query.document_cosines, default=-1.0))
-                      for c, n, r in zip(near_covered, near_not_covered, readings)]
+        neighbours = [neighbour_cues(c, n, best_cosine=b) for c, n, b in zip(near_covered, near_not_covered, best_document)]
         return np.hstack([retrieval, np.array(neighbours).reshape(len(readings), -1)])
+
+    # How near each message came to something known to be answered, its own set left out.
+    answered = np.maximum(nearest_labelled(vectors, sources, covered), best_document)
+    floor = answered_floor(answered, [m.covered for m in messages])
 
     models = {}
     for name, cues_for, labels, cue_names, miss_cost, forced in (
         ("urgency", lambda held: np.zeros((len(readings), 0)), [m.urgent for m in messages], URGENCY_CUES,
          URGENT_MISS_COST, [1.0 if r.flags.urgent else None for r in readings]),  # the rules' urgent stays urgent
         ("coverage", coverage_cues_for, [m.covered for m in messages], COVERAGE_CUES, COVERED_MISS_COST,
-         [0.0 if r.rule_scope.reason in EXACT_SCOPE_REASONS else None for r in readings]),  # exact refusals stay
+         [0.0 if r.rule_scope.reason in EXACT_SCOPE_REASONS or a < floor else None  # exact refusals stay
+          for r, a in zip(readings, answered)]),
     ):
         oof = _oof_probabilities(vectors, cues_for, labels, sources, cue_names=cue_names)
         combined = [f if f is not None else p for f, p in zip(forced, oof)]
         threshold = pick_threshold(combined, labels, miss_cost=miss_cost)
         models[name] = fit_model(vectors, cues_for(frozenset()), labels, cue_names=cue_names, threshold=threshold)
     return Decisions(models["urgency"], models["coverage"], vectors[covered].astype(np.float32),
-                     vectors[not_covered].astype(np.float32))
+                     vectors[not_covered].astype(np.float32), floor)
+
+
+def answered_floor(nearest_answered: Sequence[float], covered: Sequence[bool]) -> float:
+    """``ANSWERED_FLOOR_MARGIN`` under the least ``nearest_answered`` of a covered message (-1: none)."""
+    values = [a for a, c in zip(nearest_answered, covered) if c]
+    return max(-1.0, min(values) - ANSWERED_FLOOR_MARGIN) if values else -1.0
 
 
 def fit_labelled(read: Callable[[str], Reading], training: Path) -> tuple[Decisions | None, int]:

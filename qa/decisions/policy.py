@@ -9,10 +9,13 @@ decides, because it was measured to hold on messages nobody had read
 * urgency: urgent when the rules say so or the model's probability reaches its
   threshold (recall first: a missed warning sign is the worst error);
 * coverage: answered when the message is one of the clinic's alternate
-  questions in other words (``ALTERNATE_MATCH``); otherwise declined when the
-  model's probability that the document covers the question is under its
-  threshold; the rules' soft reasons (low similarity, unknown words) no longer
-  decide alone.
+  questions in other words (``ALTERNATE_MATCH``) and no labelled message the
+  document does not answer is as close; declined when it is further from
+  everything known to be answered than any answered training message was
+  (``answered_floor``: the model would be extrapolating); otherwise declined
+  when the model's probability that the document covers the question is under
+  its threshold. The rules' soft reasons (low similarity, unknown words) no
+  longer decide alone.
 
 Without a model (no labelled sets), the rules decide as before. Pure functions.
 """
@@ -53,14 +56,23 @@ def decide_urgency(flags: Triage, probability: float | None, threshold: float) -
 
 
 def decide_scope(rule: ScopeDecision, probability: float | None, threshold: float, *,
-                 alternate_cosine: float = -1.0) -> ScopeDecision:
-    """``alternate_cosine``: the message's best cosine with an alternate question."""
+                 alternate_cosine: float = -1.0, nearest_not_covered: float = -1.0,
+                 nearest_answered: float = 1.0, answered_floor: float = -1.0) -> ScopeDecision:
+    """``alternate_cosine``: the message's best cosine with an alternate question;
+    ``nearest_not_covered``: with a labelled message the document does not answer
+    ("recovery after a hip replacement" sits 0.93 from "recovery after a hip
+    injection": the labelled uncovered wording, when as close, outweighs the
+    alternate); ``nearest_answered``: with anything known to be answered (a labelled
+    in-scope message or the document's best passage), and ``answered_floor`` the
+    lowest such cosine an answered training message had (``qa.training``)."""
     if rule.abstain and rule.reason in EXACT_SCOPE_REASONS:
         return rule
-    if alternate_cosine >= ALTERNATE_MATCH:
+    if alternate_cosine >= ALTERNATE_MATCH and alternate_cosine > nearest_not_covered:
         return ScopeDecision(False, "")
     if probability is None:
         return rule
+    if nearest_answered < answered_floor:
+        return ScopeDecision(True, "far_from_answered")
     if probability < threshold:
         return ScopeDecision(True, "learned_not_covered")
     return ScopeDecision(False, "")
