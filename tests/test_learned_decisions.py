@@ -199,8 +199,12 @@ def test_no_labelled_out_of_scope_message_is_answered_on_an_alternate_questions_
     from qa.decisions.policy import ALTERNATE_MATCH
     from qa.training import ALTERNATE_KINDS, nearest_labelled
 
+    from qa.assistant import _training_reader
+
     messages = _labelled(lambda kind: True)
-    vectors = np.asarray(assistant.embedder.encode([m.question for m in messages]), dtype=np.float64)
+    # Each message's vector as the build read it (the session's build already read them all: no encode).
+    read = _training_reader(assistant._loaded, assistant.embedder, assistant.paths)
+    vectors = np.array([read(m.question).vector for m in messages], dtype=np.float64)
     sources = [m.source for m in messages]
     alternate = nearest_labelled(vectors, sources, np.array([m.kind in ALTERNATE_KINDS for m in messages]))
     not_covered = nearest_labelled(vectors, sources, np.array([m.kind == "out_of_scope" for m in messages]))
