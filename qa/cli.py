@@ -76,11 +76,10 @@ def _build(args, locations) -> int:
     from .corpus import read_corpus
     from .assistant import build
     from .encoder.embedder import Embedder
+    from .training import DECISIONS_FILE
 
     paths = resolve_paths(**locations)
     folder = build(read_corpus(paths.corpus_dir), Embedder(paths.model_path), paths, progress=True)
-    from .training import DECISIONS_FILE
-
     manifest = json.loads((folder / "manifest.json").read_text())
     learned = json.loads((paths.index_dir / DECISIONS_FILE).read_text())["payload"]
     decisions = (f"; decisions learned from {learned['messages']} labelled messages" if learned["models"]
