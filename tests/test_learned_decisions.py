@@ -196,10 +196,9 @@ def test_no_labelled_out_of_scope_message_is_answered_on_an_alternate_questions_
     """ALTERNATE_MATCH answers a message as the alternate question it rewords. Each labelled out-of-scope
     message, including the near-topic twins written beside in-scope ones, meets the other sets as a new
     patient's message would (its own set left out): none is answered on an alternate's word."""
+    from qa.assistant import _training_reader
     from qa.decisions.policy import ALTERNATE_MATCH
     from qa.training import ALTERNATE_KINDS, nearest_labelled
-
-    from qa.assistant import _training_reader
 
     messages = _labelled(lambda kind: True)
     # Each message's vector as the build read it (the session's build already read them all: no encode).
