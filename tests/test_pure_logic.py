@@ -123,6 +123,41 @@ def test_triage(message, urgent, emergency):
     assert (result.urgent, result.emergency) == (urgent, emergency)
 
 
+@pytest.mark.parametrize("message,urgent,emergency", [
+    # a fever given as a number, in Celsius or Fahrenheit, with or without a unit
+    ("38.2 and rising, hip jab thurs", True, False),
+    ("temp 101 since the shot", True, False),
+    ("she is 39 degrees and shivery", True, False),
+    ("thermometer says 100.8F", True, False),
+    ("its 38,5 now", True, False),
+    # ...not an age, a dose, a weight, a time, a room, a normal reading, or long ago
+    ("I am 38 years old, will it hurt", False, False),
+    ("my dad is 101 and had the jab", False, False),
+    ("can I take 40 mg of it", False, False),
+    ("had it 38 mins ago", False, False),
+    ("room 101 for the injection?", False, False),
+    ("i weigh 38.5 kg, is the dose different", False, False),
+    ("temperature is 37.2, fine?", False, False),
+    ("no temp, 36.8, all good", False, False),
+    ("I had a temperature of 39 years ago after surgery", False, False),
+    # a face, lip, tongue or throat swelling in any words is an emergency...
+    ("tongue swelling after dye injection today", True, True),
+    ("her lips have puffed right up", True, True),
+    ("my mum's tongue has gone all swollen", True, True),
+    ("face all swollen since the jab", True, True),
+    # ...not asked as a possibility, denied, long past, or another place
+    ("can your throat swell after it?", False, False),
+    ("will my face swell from the steroid?", False, False),
+    ("what if my throat swells up", False, False),
+    ("no swelling of the lips or tongue", False, False),
+    ("my face swelled up once years ago from ibuprofen, what can I take?", False, False),
+    ("swollen hip and face fine", False, False),  # the swelling is the hip's
+])
+def test_triage_reads_signs_in_other_words(message, urgent, emergency):
+    result = triage(message, SIGNS)
+    assert (result.urgent, result.emergency) == (urgent, emergency)
+
+
 @pytest.mark.parametrize("message,denied,urgent", [
     ("no fever or anything, all fine, just wondering when I can cycle", ("fever",), False),
     ("not swollen or red at all, when is my follow up?", ("swollen", "red"), False),

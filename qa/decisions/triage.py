@@ -9,6 +9,11 @@ The clinic keeps ``corpus/warning_signs.csv`` (``term,level,note``). Levels:
   themselves ("my hip is red and swollen"), not when they ask about the
   document ("is swelling a risk?").
 
+Two readings are patterns, not table rows, because their wordings are too many
+to list: a fever given as a number ("38.2 and rising", "temp 101") is a
+``warning``, and a face, lip, tongue or throat swelling in any words and either
+order ("her lips have puffed up") is an ``emergency``.
+
 A term preceded closely by a negation ("no fever", "not swollen") does not
 count, and questions framed as asking *about* risks ("what are the signs of
 infection?") are informational, not urgent, unless an emergency term is
@@ -65,6 +70,32 @@ _NOT_A_SYMPTOM_AFTER = {
                       r"flashes|food|tub|towel)\b"),
 }
 
+# A fever given as a number ("38.2 and rising", "temp 101", "39 degrees"): a reading at or
+# over 38 C / 100.4 F. A decimal in the Celsius range or a degree sign is a temperature
+# on its own (Fahrenheit needs its decimal: "room 101"); a whole number needs a temperature
+# word in the message ("temp is 39", "temperature 102"),
+# and a unit after it ("38 mg", "40 mins", "101 years") makes it something else.
+_DEGREES = r"(?:\s*(?:°|º|degrees?\b|deg\b)\s*(?:c\b|f\b|celsius\b|fahrenheit\b)?|\s*(?:c|f)\b)"
+_NOT_A_TEMPERATURE_AFTER = r"(?!\s*(?:%|mg|mcg|ml|kg|g\b|lbs?|cm|mm|m\b|km|miles?|mins?|minutes?|h\b|hrs?|hours?|"
+_NOT_A_TEMPERATURE_AFTER += r"days?|weeks?|wks?|months?|years?|yrs?|y\.?o\b|kilos?|pounds?|stone|units?|x\b|/))"
+_CELSIUS = r"(?:3[89]|4[0-2])"
+_FAHRENHEIT = r"(?:100[.,][4-9]|10[1-7](?:[.,]\d)?)"
+_FAHRENHEIT_DECIMAL = r"(?:100[.,][4-9]|10[1-7][.,]\d)"
+_TEMPERATURE = re.compile(
+    rf"\b(?:{_CELSIUS}[.,]\d{{1,2}}\b{_NOT_A_TEMPERATURE_AFTER}|(?:{_CELSIUS}|{_FAHRENHEIT}){_DEGREES}|"
+    rf"{_FAHRENHEIT_DECIMAL}\b{_NOT_A_TEMPERATURE_AFTER})")
+_TEMPERATURE_NUMBER = re.compile(rf"\b(?:{_CELSIUS}|{_FAHRENHEIT})\b(?![.,]\d){_NOT_A_TEMPERATURE_AFTER}")
+_TEMPERATURE_WORD = re.compile(r"\b(temp|temps|temperature|thermometer|fever|feverish|febrile)\b")
+# A swelling of the face or airway in any words and either order ("tongue swelling",
+# "her lips have puffed right up", "face all swollen"), within one phrase: an allergic
+# reaction the answer must send to emergency care. Asked as a possibility ("can your
+# throat swell?") it is not one.
+_SWELLING_PART = r"(?:tongue|lips?|face|facial|throat|mouth|cheeks?)"
+_SWELLING_WORD = r"(?:swell\w*|swollen|puff\w*|blown up|ballooned|bloated)"
+_AIRWAY_SWELLING = re.compile(
+    rf"\b(?:{_SWELLING_PART}\b(?:\s+[\w']+){{0,3}}?\s+{_SWELLING_WORD}|{_SWELLING_WORD}(?:\s+[\w']+)?\s+{_SWELLING_PART}\b)")
+_POSSIBILITY_BEFORE = re.compile(r"\b(can|could|might|may|would|will|does|do|if)\b(\W+\w+){0,2}\W*$")
+
 # Asking what *will* happen ("will I be numb?") is not describing a symptom.
 _PROSPECTIVE = re.compile(r"\b(will (i|my|it)|would (i|my)|should i (expect|feel|be)|am i going to|going to be|how long|normal to (be|feel|have))\b")
 
@@ -88,6 +119,27 @@ class Triage:
         return Triage(urgent=self.urgent or other.urgent, emergency=self.emergency or other.emergency,
                       signs=tuple(dict.fromkeys(self.signs + other.signs)),
                       denied=tuple(dict.fromkeys(self.denied + other.denied)))
+
+
+#: How a fever given as a number is recorded among a message's signs.
+TEMPERATURE_READING = WarningSign("temperature reading", "warning", "a fever given as a number")
+
+
+def temperature_spans(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` (folded) gives a body temperature of a fever, as (start, end) spans."""
+    spans = [m.span() for m in _TEMPERATURE.finditer(text)]
+    if not spans and _TEMPERATURE_WORD.search(text):
+        spans = [m.span() for m in _TEMPERATURE_NUMBER.finditer(text)]
+    return spans
+
+
+#: How a swelling of the face or airway in other words is recorded among a message's signs.
+AIRWAY_SWELLING = WarningSign("swelling of the face or throat", "emergency", "an allergic reaction")
+
+
+def airway_swelling_spans(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` (folded) says a face, lip, tongue or throat is swelling, not asked as a possibility."""
+    return [m.span() for m in _AIRWAY_SWELLING.finditer(text) if not _POSSIBILITY_BEFORE.search(text[: m.start()])]
 
 
 #: Used when the clinic's file is missing or empty: triage must never switch
@@ -134,9 +186,11 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     informational = bool(_INFORMATIONAL.search(text))
     matched: list[WarningSign] = []
     denied: list[str] = []
-    for sign in signs:
+    readings = ((sign, list(term_spans(text, sign.term, plural=True))) for sign in signs)  # "chest pains"
+    described = ((TEMPERATURE_READING, temperature_spans(text)), (AIRWAY_SWELLING, airway_swelling_spans(text)))
+    for sign, spans in (*readings, *described):
         negated = False
-        for start, end in term_spans(text, sign.term, plural=True):  # "chest pains", "red streaks"
+        for start, end in spans:
             before = text[:start]
             if _NEGATION.search(before):
                 negated = True
