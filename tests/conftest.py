@@ -31,6 +31,21 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives headless Chromium")
 
 
+#: The long files, run first (pytest.ini turns off pytest-xdist's reordering by test count),
+#: so no worker is left running one of them alone at the end: each busy one (a server under
+#: load for a minute, the bench's builds, index rebuilds) beside one that mostly waits
+#: (browsers, timeouts), as the two workers take them in turn.
+LONG_FILES = ("test_soak.py", "test_feedback_browser.py", "test_bench_smoke.py", "test_web_browser.py",
+              "test_index_failures.py", "test_security_connections.py", "test_deploy_rolling_restart.py",
+              "test_deploy_index_update.py")
+
+
+def pytest_collection_modifyitems(items):
+    """The files of ``LONG_FILES`` first, in that order; the rest as collected (a stable sort)."""
+    rank = {name: i for i, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def encoder_cache(tmp_path_factory) -> Iterator[Path]:
     """QA_ENCODER_CACHE for the session (kept when already set), so no export lands in the repo."""

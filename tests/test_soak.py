@@ -3,7 +3,8 @@
 `python app.py` runs in a subprocess on a free port over a copy of the
 session index. 32 client threads, each with its own HTTP connection, post
 questions from a fixed pool (with k = 3 or 7, hostile inputs included) and
-poll `/api/health` now and then, until the time is up. Every request must
+poll `/api/health` now and then, pausing between requests as people do
+(``THINK_SECONDS``), until the time is up. Every request must
 succeed (HTTP 200, no 503 "busy": the default gate admits 16 + 32 waiting)
 and every answer must equal the one the same `Assistant` gives a single
 caller in this process (scores within 1e-4: see helpers_reliability.same_answer). The server's RSS before and after is printed and its
@@ -34,6 +35,11 @@ pytestmark = pytest.mark.soak
 
 CLIENTS = 32
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
+#: Mean pause of a client between two requests (uniform, 0 to twice this), as a person reads
+#: the answer: the soak is about a minute of sustained use (leaks, failed requests, answers
+#: that drift), at a few hundred requests a second; the server flat out is the bench's
+#: open loop (bench/openloop.py). SOAK_THINK_SECONDS=0 sends back to back.
+THINK_SECONDS = float(os.environ.get("SOAK_THINK_SECONDS", "0.1"))
 MAX_RSS_GROWTH_MB = 300
 START_TIMEOUT_S = 180
 KS = (3, 7)
@@ -132,6 +138,7 @@ def test_32_clients_for_60_seconds(server, assistant):
                     counts[kind] += 1
                     if problem:
                         failures.append(problem)
+                time.sleep(rng.uniform(0, 2 * THINK_SECONDS))
 
     threads = [threading.Thread(target=client, args=(seed,)) for seed in range(CLIENTS)]
     for thread in threads:
