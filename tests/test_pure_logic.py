@@ -117,13 +117,6 @@ SIGNS = (WarningSign("fever", "warning", ""), WarningSign("swollen", "personal",
     ("I had an infection after surgery years ago. How do you stop infection with a hip injection?", False, False),
     ("how can they reduce the risk of infection for me", False, False),
     ("I can't stop it, my hip is swollen and hot", True, False),
-])
-def test_triage(message, urgent, emergency):
-    result = triage(message, SIGNS)
-    assert (result.urgent, result.emergency) == (urgent, emergency)
-
-
-@pytest.mark.parametrize("message,urgent,emergency", [
     # a fever given as a number, in Celsius or Fahrenheit, with or without a unit
     ("38.2 and rising, hip jab thurs", True, False),
     ("temp 101 since the shot", True, False),
@@ -153,7 +146,7 @@ def test_triage(message, urgent, emergency):
     ("my face swelled up once years ago from ibuprofen, what can I take?", False, False),
     ("swollen hip and face fine", False, False),  # the swelling is the hip's
 ])
-def test_triage_reads_signs_in_other_words(message, urgent, emergency):
+def test_triage(message, urgent, emergency):
     result = triage(message, SIGNS)
     assert (result.urgent, result.emergency) == (urgent, emergency)
 
