@@ -73,8 +73,8 @@ _NOT_A_SYMPTOM_AFTER = {
 # A fever given as a number ("38.2 and rising", "temp 101", "39 degrees"): a reading at or
 # over 38 C / 100.4 F. A decimal in the Celsius range or a degree sign is a temperature
 # on its own (Fahrenheit needs its decimal: "room 101"); a whole number needs a temperature
-# word in the message ("temp is 39", "temperature 102"),
-# and a unit after it ("38 mg", "40 mins", "101 years") makes it something else.
+# word in the message ("temp is 39", "temperature 102"); a unit after it ("38 mg", "40 mins",
+# "101 years") makes it something else.
 _DEGREES = r"(?:\s*(?:°|º|degrees?\b|deg\b)\s*(?:c\b|f\b|celsius\b|fahrenheit\b)?|\s*(?:c|f)\b)"
 _NOT_A_TEMPERATURE_AFTER = r"(?!\s*(?:%|mg|mcg|ml|kg|g\b|lbs?|cm|mm|m\b|km|miles?|mins?|minutes?|h\b|hrs?|hours?|"
 _NOT_A_TEMPERATURE_AFTER += r"days?|weeks?|wks?|months?|years?|yrs?|y\.?o\b|kilos?|pounds?|stone|units?|x\b|/))"
@@ -186,7 +186,7 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     informational = bool(_INFORMATIONAL.search(text))
     matched: list[WarningSign] = []
     denied: list[str] = []
-    readings = ((sign, list(term_spans(text, sign.term, plural=True))) for sign in signs)  # "chest pains"
+    readings = ((sign, term_spans(text, sign.term, plural=True)) for sign in signs)  # "chest pains", lazily
     described = ((TEMPERATURE_READING, temperature_spans(text)), (AIRWAY_SWELLING, airway_swelling_spans(text)))
     for sign, spans in (*readings, *described):
         negated = False
