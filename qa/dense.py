@@ -91,21 +91,30 @@ def make_index(vectors: np.ndarray) -> faiss.Index:
 
 
 def best_per_passage(
-    scores: np.ndarray, ids: np.ndarray, owner: np.ndarray, n_passages: int
-) -> tuple[np.ndarray, dict[int, float]]:
+    scores: np.ndarray, ids: np.ndarray, owner: np.ndarray, n_passages: int, *, views: np.ndarray | None = None
+) -> np.ndarray:
     """A passage's dense score is the best cosine among its retrieved views.
 
-    ``scores``/``ids`` come from FAISS, best first (ids < 0 are empty slots);
-    ``owner[view]`` is the passage of a view. Passages with no retrieved view get
-    -1. Also returns every retrieved view's cosine, for picking sentences.
+    ``scores``/``ids`` come from FAISS (ids < 0 are empty slots); ``owner[view]``
+    is the passage of a view; ``views``, if given, a mask of the views that may
+    count. Passages with no such view retrieved get -1. One scatter with
+    ``np.maximum.at``: a whole-index search returns every view, and a loop or a
+    sort over them cost more than the rest of the retrieval after the encode.
     """
     keep = ids >= 0
-    scores, ids = scores[keep], ids[keep]
+    if views is not None:
+        keep &= views[np.clip(ids, 0, None)]
     best = np.full(n_passages, -1.0, dtype=np.float32)
-    owners = owner[ids]
-    first = np.unique(owners, return_index=True)[1]  # best first, so first seen = best
-    best[owners[first]] = scores[first]
-    return best, dict(zip(ids.tolist(), scores.tolist()))
+    np.maximum.at(best, owner[ids[keep]], scores[keep])
+    return best
+
+
+def cosine_per_view(scores: np.ndarray, ids: np.ndarray, n_views: int) -> np.ndarray:
+    """Every view's cosine by view id, -1 where the search did not retrieve it (for picking sentences)."""
+    keep = ids >= 0
+    per_view = np.full(n_views, -1.0, dtype=np.float32)
+    per_view[ids[keep]] = scores[keep]
+    return per_view
 
 
 def set_search_threads(threads: int) -> None:

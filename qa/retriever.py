@@ -21,7 +21,7 @@ import numpy as np
 from .encoder.embedder import Embedder
 from .decisions.function_words import FUNCTION_WORDS
 from .alternates import ALTERNATE_KIND
-from .dense import SEARCH_ALL_UP_TO, SEARCH_DEPTH, best_per_passage
+from .dense import SEARCH_ALL_UP_TO, SEARCH_DEPTH, best_per_passage, cosine_per_view
 from .fusion import RRF_K, rrf
 from .glossary import Glossary, document_terms, matches
 from .index_store import Index
@@ -182,6 +182,7 @@ class Retriever:
         self.settings = settings
         self._kind = np.array([v.kind == "passage" for v in index.views])
         self._alternate = np.array([v.kind == ALTERNATE_KIND for v in index.views], dtype=bool)
+        self._document_views = ~self._alternate
         # The alternate questions' own vectors, to compare with the question's own (unfocused) vector.
         alternate_ids = np.flatnonzero(self._alternate)
         self._alternate_vectors = (np.stack([index.dense.reconstruct(int(i)) for i in alternate_ids])
@@ -253,7 +254,7 @@ class Retriever:
         query = self.analyse(question)
         n = len(self.index.passages)
         dense_scores = document_scores = np.full(n, -1.0, dtype=np.float32)
-        view_scores: dict[int, float] = {}
+        view_scores = np.full(0, -1.0, dtype=np.float32)
         alternate = -1.0
         if self.settings.dense:
             dense_scores, document_scores, view_scores, vector, alternate = self._dense(query)
@@ -298,7 +299,7 @@ class Retriever:
         asked = set(lexical_tokens(query.corrected)) & self._rare_stems
         return bool(asked & set(lexical_tokens(hits[0].passage.plain_text)))
 
-    def _dense(self, query: Query) -> tuple[np.ndarray, np.ndarray, dict[int, float], np.ndarray, float]:
+    def _dense(self, query: Query) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
         """Best cosine per passage (over all its views, then over the document's own), the cosine
         of every view searched, the question's own vector, and its best cosine with an
         alternate question."""
@@ -320,11 +321,11 @@ class Retriever:
             passage_views = self._kind[np.clip(ids, 0, None)]
             scores, ids = scores[passage_views], ids[passage_views]
         n = len(self.index.passages)
-        best, view_scores = best_per_passage(scores, ids, self._owner, n)
-        alternate = self._alternate[np.clip(ids, 0, None)] & (ids >= 0)
-        if not alternate.any():
+        best = best_per_passage(scores, ids, self._owner, n)
+        view_scores = cosine_per_view(scores, ids, index.ntotal)
+        if not len(self._alternate_vectors):
             return best, best, view_scores, own, -1.0
-        document = best_per_passage(scores[~alternate], ids[~alternate], self._owner, n)[0]
+        document = best_per_passage(scores, ids, self._owner, n, views=self._document_views)
         # Matched as whole questions: the question as asked against each alternate question, not
         # the topic-focused search vector (with which even the same words score about 0.86).
         return best, document, view_scores, own, float((self._alternate_vectors @ own).max())
@@ -340,7 +341,7 @@ class Retriever:
         view = self.index.views[view_id]
         return self.index.passages[view.passage].plain_text[view.start : view.end]
 
-    def _best_sentence(self, passage_index: int, query: Query, scores: dict[int, float]) -> str:
+    def _best_sentence(self, passage_index: int, query: Query, scores: np.ndarray) -> str:
         """The passage's sentence with the highest cosine, plus a word-overlap tiebreak.
 
         Whole sentences beat list fragments ("Rheumatologists") when there are any.
@@ -354,6 +355,6 @@ class Retriever:
 
         def score(j: int) -> float:
             overlap = len(query_tokens & self._sentence_tokens(j))
-            return scores.get(j, -1.0) + 0.05 * overlap
+            return (float(scores[j]) if j < len(scores) else -1.0) + 0.05 * overlap
 
         return self._sentence_text(max(view_ids, key=score))

@@ -200,14 +200,16 @@ def test_top_k_is_best_first_and_breaks_ties_by_document_order():
 
 
 def test_best_per_passage_takes_each_passages_best_view():
-    from qa.dense import best_per_passage
+    from qa.dense import best_per_passage, cosine_per_view
 
     # views 0,1 belong to passage 0; view 2 to passage 1; passage 2 has no view retrieved
     owner = np.array([0, 0, 1])
     scores, ids = np.array([0.9, 0.7, 0.4, 0.0]), np.array([1, 2, 0, -1])
-    best, per_view = best_per_passage(scores, ids, owner, 3)
-    assert list(best) == pytest.approx([0.9, 0.7, -1.0])
-    assert per_view == pytest.approx({1: 0.9, 2: 0.7, 0: 0.4})
+    assert list(best_per_passage(scores, ids, owner, 3)) == pytest.approx([0.9, 0.7, -1.0])
+    # Only the views the mask allows count: without view 1, passage 0's best is view 0's.
+    allowed = np.array([True, False, True])
+    assert list(best_per_passage(scores, ids, owner, 3, views=allowed)) == pytest.approx([0.4, 0.7, -1.0])
+    assert list(cosine_per_view(scores, ids, 4)) == pytest.approx([0.4, 0.9, 0.7, -1.0])
 
 
 def test_micro_batcher_answers_each_caller_with_its_own_vectors():
