@@ -324,12 +324,12 @@ def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, Sco
     if decisions is None or reading.vector is None:
         return (decide_urgency(reading.flags, None, 1.0),
                 decide_scope(reading.rule_scope, None, 0.0, alternate_cosine=alternate), {})
-    p_urgent = decisions.urgency.probability(reading.vector, ())
+    p_urgent = decisions.urgency.probability(reading.vector, (), reading.message)
     nearest_covered, nearest_not_covered = decisions.nearest(reading.vector)
     best = max(reading.query.document_cosines, default=-1.0)
     cues = (*reading.coverage_cues, *neighbour_cues(nearest_covered, nearest_not_covered, best_cosine=best))
     p_covered = decisions.coverage.probability(reading.vector, cues)
-    return (decide_urgency(reading.flags, p_urgent, decisions.urgency.threshold),
+    return (decide_urgency(reading.flags, p_urgent, decisions.urgency.threshold, veto_below=decisions.urgency_veto),
             decide_scope(reading.rule_scope, p_covered, decisions.coverage.threshold, alternate_cosine=alternate,
                          nearest_not_covered=nearest_not_covered, nearest_answered=max(nearest_covered, best),
                          answered_floor=decisions.answered_floor),

@@ -33,6 +33,7 @@ class Reading:
     rule_scope: ScopeDecision  # the scope rules' decision
     topic: str  # a not-covered topic the clinic lists, or ""
     coverage_cues: tuple[float, ...]
+    message: str = ""  # the message as the warning-sign rules read it: the urgency model reads its words too
 
     @property
     def vector(self) -> np.ndarray | None:
@@ -63,4 +64,5 @@ def read_message(question: str, *, searched: str, retriever: Retriever, warning_
         flags=flags, query=query, hits=hits, asked=split_questions(search_text), rule_scope=rule_scope, topic=topic,
         coverage_cues=coverage_cues(query.document_cosines, unknown_words=len(set(query.asked_unknown_words)),
                                     lexical=query.document_lexical),
+        message=question,
     )

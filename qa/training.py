@@ -34,7 +34,7 @@ from .alternates import Alternate
 from .clinic_tables import read_table
 from .errors import IndexCorrupt, IndexNotFound, IndexStale
 from .config import PROJECT_ROOT
-from .decisions.learned import LinearModel, fit_model, pick_threshold
+from .decisions.learned import LinearModel, fit_model, pick_threshold, pick_veto
 from .decisions.policy import EXACT_SCOPE_REASONS
 from .decisions.signals import COVERAGE_CUES, URGENCY_CUES, neighbour_cues
 from .reading import Reading
@@ -42,11 +42,21 @@ from .reading import Reading
 log = logging.getLogger("qa.training")
 ENV_TRAINING_DIR = "QA_TRAINING_DIR"
 DECISIONS_FILE = "decisions.json"
-DECISIONS_FORMAT = 4  # 3: coverage reads the nearest labelled messages; 4: and the floor of what was answered
+DECISIONS_FORMAT = 5  # 3: coverage reads the nearest labelled messages; 4: and the floor of what was answered;
+# 5: urgency reads the message's words, and may veto a rule's warning
 #: Labelled messages read at once while training, so the encoder can batch them.
 READ_THREADS = 8
 #: A missed red flag costs as much as this many false alarms when the urgency cut is chosen.
 URGENT_MISS_COST = 10.0
+#: A rule's warning is dropped under this share of the least probability a real one got
+#: (``pick_veto``). Leave one set out over 15 sets (docs/evaluation.md), against 109 false
+#: alarms and no missed warning without a veto: at the least itself (a cost-balanced cut),
+#: 3 missed and 62 false alarms; at half of it, none missed and 73.
+VETO_SHARE = 0.5
+#: The word features' length against the unit-length sentence vector in the urgency model.
+#: Leave one set out over 15 sets (docs/evaluation.md): 1 -> 5 missed, 78 false alarms;
+#: 2 -> 1 and 68; 3 -> 3 and 70; 4 -> 2 and 72 (of 361 and 1,616).
+URGENCY_WORD_WEIGHT = 2.0
 #: Declining a question the document answers costs this much of a confident answer to one it does not.
 COVERED_MISS_COST = 0.5
 #: The answered floor sits this far under the least similarity any answered training message
@@ -88,6 +98,7 @@ class Decisions:
     covered_vectors: np.ndarray  # (messages, dimension), unit length
     not_covered_vectors: np.ndarray
     answered_floor: float = -1.0
+    urgency_veto: float = 0.0  # a rule's warning on a message the urgency model puts under this is dropped
 
     def nearest(self, vector: np.ndarray) -> tuple[float, float]:
         """Best cosines of ``vector`` with a covered and a not-covered labelled message (-1: none)."""
@@ -100,17 +111,20 @@ class Decisions:
         rows = lambda m: [[round(float(x), 5) for x in row] for row in m]  # noqa: E731
         return {"format": DECISIONS_FORMAT, "urgency": self.urgency.to_json(), "coverage": self.coverage.to_json(),
                 "covered_vectors": rows(self.covered_vectors), "not_covered_vectors": rows(self.not_covered_vectors),
-                "answered_floor": float(self.answered_floor)}
+                "answered_floor": float(self.answered_floor), "urgency_veto": float(self.urgency_veto)}
 
     @classmethod
     def from_json(cls, data: dict) -> "Decisions":
         if data.get("format") != DECISIONS_FORMAT:
             raise ValueError(f"decisions format {data.get('format')!r}, expected {DECISIONS_FORMAT}")
         urgency, coverage = LinearModel.from_json(data["urgency"]), LinearModel.from_json(data["coverage"])
-        floor = float(data["answered_floor"])
+        floor, veto = float(data["answered_floor"]), float(data["urgency_veto"])
         if not -1.0 <= floor <= 1.0:
             raise ValueError("answered_floor must be a cosine")
-        return cls(urgency, coverage, _vectors(data["covered_vectors"]), _vectors(data["not_covered_vectors"]), floor)
+        if not 0.0 <= veto <= urgency.threshold:
+            raise ValueError("urgency_veto must be a probability under the urgency threshold")
+        return cls(urgency, coverage, _vectors(data["covered_vectors"]), _vectors(data["not_covered_vectors"]), floor,
+                   veto)
 
 
 def _vectors(rows: list) -> np.ndarray:
@@ -153,7 +167,8 @@ def training_fingerprint(folder: Path, corpus_dir: Path, *, index: dict) -> dict
     stale, not misread. ``sets`` is empty when there is nothing to learn from."""
     sets = sorted(folder.glob("*.csv")) if folder.is_dir() else []
     digest = lambda path: hashlib.sha256(path.read_bytes()).hexdigest()  # noqa: E731
-    return {"features": {"format": DECISIONS_FORMAT, "urgency": list(URGENCY_CUES), "coverage": list(COVERAGE_CUES)},
+    return {"features": {"format": DECISIONS_FORMAT, "urgency": list(URGENCY_CUES), "coverage": list(COVERAGE_CUES),
+                         "urgency_words": URGENCY_WORD_WEIGHT, "veto_share": VETO_SHARE},
             "index": index,
             "sets": [{"name": p.name, "sha256": digest(p)} for p in sets],
             "tables": [{"name": p.name, "sha256": digest(p)} for p in sorted(corpus_dir.glob("*.csv"))]}
@@ -165,9 +180,10 @@ def training_fingerprint(folder: Path, corpus_dir: Path, *, index: dict) -> dict
 THRESHOLD_FOLDS = 5
 
 
-def _oof_probabilities(x_vectors, cues_for, labels, sources, *, cue_names) -> np.ndarray:
+def _oof_probabilities(x_vectors, cues_for, labels, sources, *, cue_names, texts=None, word_weight=0.0) -> np.ndarray:
     """Each message's probability from a model fitted without its own set. ``cues_for(held)``:
-    every message's cues with the sets ``held`` out of the neighbours they are measured against."""
+    every message's cues with the sets ``held`` out of the neighbours they are measured against;
+    ``texts``: the messages, when the model reads their words (its vocabulary from the fold's own)."""
     names = sorted(set(sources))
     fold_of = {name: i % THRESHOLD_FOLDS for i, name in enumerate(names)}
     out = np.zeros(len(labels))
@@ -178,8 +194,11 @@ def _oof_probabilities(x_vectors, cues_for, labels, sources, *, cue_names) -> np
             out[held] = 0.5
             continue
         x_cues = cues_for(frozenset(name for name in names if fold_of[name] == fold))
-        model = fit_model(x_vectors[~held], x_cues[~held], train_labels, cue_names=cue_names)
-        out[held] = [model.probability(v, c) for v, c in zip(x_vectors[held], x_cues[held])]
+        train_texts = None if texts is None else [t for t, h in zip(texts, held) if not h]
+        model = fit_model(x_vectors[~held], x_cues[~held], train_labels, cue_names=cue_names, texts=train_texts,
+                          word_weight=word_weight)
+        held_texts = [""] * int(held.sum()) if texts is None else [t for t, h in zip(texts, held) if h]
+        out[held] = [model.probability(v, c, t) for v, c, t in zip(x_vectors[held], x_cues[held], held_texts)]
     return out
 
 
@@ -220,20 +239,27 @@ def fit_decisions(messages: Sequence[LabelledMessage], readings: Sequence[Readin
     answered = np.maximum(nearest_labelled(vectors, sources, covered), best_document)
     floor = answered_floor(answered, [m.covered for m in messages])
 
-    models = {}
-    for name, cues_for, labels, cue_names, miss_cost, forced in (
+    texts = [r.message for r in readings]
+    models, oofs = {}, {}
+    for name, cues_for, labels, cue_names, miss_cost, forced, words in (
         ("urgency", lambda held: np.zeros((len(readings), 0)), [m.urgent for m in messages], URGENCY_CUES,
-         URGENT_MISS_COST, [1.0 if r.flags.urgent else None for r in readings]),  # the rules' urgent stays urgent
+         URGENT_MISS_COST, [1.0 if r.flags.urgent else None for r in readings],  # the rules' urgent, before a veto
+         URGENCY_WORD_WEIGHT),
         ("coverage", coverage_cues_for, [m.covered for m in messages], COVERAGE_CUES, COVERED_MISS_COST,
          [0.0 if r.rule_scope.reason in EXACT_SCOPE_REASONS or a < floor else None  # exact refusals stay
-          for r, a in zip(readings, answered)]),
+          for r, a in zip(readings, answered)], 0.0),
     ):
-        oof = _oof_probabilities(vectors, cues_for, labels, sources, cue_names=cue_names)
+        word_texts = texts if words > 0 else None
+        oofs[name] = oof = _oof_probabilities(vectors, cues_for, labels, sources, cue_names=cue_names,
+                                              texts=word_texts, word_weight=words)
         combined = [f if f is not None else p for f, p in zip(forced, oof)]
         threshold = pick_threshold(combined, labels, miss_cost=miss_cost)
-        models[name] = fit_model(vectors, cues_for(frozenset()), labels, cue_names=cue_names, threshold=threshold)
+        models[name] = fit_model(vectors, cues_for(frozenset()), labels, cue_names=cue_names, threshold=threshold,
+                                 texts=word_texts, word_weight=words)
+    veto = min(models["urgency"].threshold, pick_veto(oofs["urgency"], [m.urgent for m in messages], rule_urgent=[r.flags.urgent for r in readings],
+                     overridable=[not r.flags.emergency for r in readings], share=VETO_SHARE))
     return Decisions(models["urgency"], models["coverage"], vectors[covered].astype(np.float32),
-                     vectors[not_covered].astype(np.float32), floor)
+                     vectors[not_covered].astype(np.float32), floor, veto)
 
 
 def answered_floor(nearest_answered: Sequence[float], covered: Sequence[bool]) -> float:

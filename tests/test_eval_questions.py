@@ -13,7 +13,8 @@ from eval.matching import fold, strip_markdown
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "hip_injections.md"
 MINIMUMS = {"faq": 5, "paraphrase": 15, "section": 2 * 12, "out_of_scope": 15, "red_flag": 8}
-ID_PREFIX = {"faq": "faq-", "paraphrase": "para-", "section": "sec-", "out_of_scope": "oos-", "red_flag": "red-"}
+ID_PREFIX = {"faq": "faq-", "paraphrase": "para-", "section": "sec-", "out_of_scope": "oos-", "red_flag": "red-",
+             "near_miss": "near-"}
 
 QUESTIONS = load_questions(DEFAULT_QUESTIONS)
 # Every other question set in eval/, so a new one is checked the day it is added.

@@ -12,7 +12,8 @@ import math
 import numpy as np
 import pytest
 
-from qa.decisions.learned import LinearModel, fit_model, pick_threshold
+from qa.decisions.learned import LinearModel, fit_model, pick_threshold, pick_veto
+from qa.decisions.words import Words, fit_words, terms
 from qa.decisions.policy import decide_scope, decide_urgency
 from qa.decisions.scope import ScopeDecision
 from qa.decisions.triage import Triage
@@ -57,16 +58,68 @@ def test_fit_learns_the_direction_that_separates_the_classes():
         fit_model(vectors, np.zeros((60, 1)), [True] * 60, cue_names=("none",))
 
 
-@pytest.mark.parametrize("flags,probability,expected", [
-    (Triage(urgent=True, emergency=True), 0.0, (True, True)),  # an emergency word is urgent whatever the model says
-    (Triage(urgent=True, emergency=False), 0.0, (True, False)),  # a rule hit stays urgent (recall first)
-    (Triage(urgent=False, emergency=False), 0.8, (True, False)),  # the model catches what the rules missed
-    (Triage(urgent=False, emergency=False), 0.2, (False, False)),
-    (Triage(urgent=False, emergency=False), None, (False, False)),  # no model: the rules alone
+@pytest.mark.parametrize("flags,probability,veto,expected", [
+    (Triage(urgent=True, emergency=True), 0.0, 0.3, (True, True)),  # an emergency word is urgent whatever the model says
+    (Triage(urgent=True, emergency=False), 0.0, 0.0, (True, False)),  # no veto: a rule hit stays urgent
+    (Triage(urgent=True, emergency=False), 0.35, 0.3, (True, False)),  # the model not sure enough to veto
+    (Triage(urgent=True, emergency=False), 0.1, 0.3, (False, False)),  # a rule's warning the model finds very unlikely
+    (Triage(urgent=True, emergency=False), None, 0.3, (True, False)),  # no model: the rules alone
+    (Triage(urgent=False, emergency=False), 0.8, 0.3, (True, False)),  # the model catches what the rules missed
+    (Triage(urgent=False, emergency=False), 0.2, 0.3, (False, False)),
+    (Triage(urgent=False, emergency=False), None, 0.0, (False, False)),
 ])
-def test_urgency_policy(flags, probability, expected):
-    decision = decide_urgency(flags, probability, threshold=0.5)
+def test_urgency_policy(flags, probability, veto, expected):
+    decision = decide_urgency(flags, probability, threshold=0.5, veto_below=veto)
     assert (decision.urgent, decision.emergency) == expected
+    assert (decision.reason == "learned_veto") == (flags.urgent and not decision.urgent)
+
+
+def test_veto_sits_at_a_share_of_the_least_likely_real_warning_the_rules_caught():
+    # Rule hits: real ones at 0.9 and 0.3, false alarms at 0.05 and 0.1, an emergency (real) at 0.02;
+    # a real warning the rules missed at 0.01.
+    p = [0.9, 0.3, 0.05, 0.1, 0.02, 0.01]
+    labels = [True, True, False, False, True, True]
+    rules = [True, True, True, True, True, False]
+    soft = [True, True, True, True, False, True]
+    # Half the least real soft rule hit (0.3): the emergency and the rules' miss do not count.
+    assert pick_veto(p, labels, rule_urgent=rules, overridable=soft, share=0.5) == pytest.approx(0.15)
+    # No real warning among the rule hits: nothing to measure a margin from, so no veto.
+    assert pick_veto(p, [False, False, False, False, True, True], rule_urgent=rules, overridable=soft, share=0.5) == 0.0
+
+
+def test_word_features_are_scikit_learns_tfidf_redone_in_plain_python():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = ["My leg went numb, fine now", "what if I get a fever?", "fever fever and my leg is numb",
+             "No fever, when can I drive?", "leg numb since yesterday", "what if it goes red"]
+    fitted = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit(texts)
+    assert sorted(set(terms(texts[2]))) == sorted(set(fitted.build_analyzer()(texts[2])))
+    words = fit_words(texts, weight=2.0)
+    probe = texts + ["LEG numb numb numb, what IF", "nothing known here", "É fever"]
+    assert np.allclose(words.matrix(probe), 2.0 * fitted.transform(probe).toarray())
+    again = Words.from_json(json.loads(json.dumps(words.to_json())))
+    assert np.allclose(again.matrix(probe), words.matrix(probe))
+    with pytest.raises(ValueError):
+        Words.from_json({**words.to_json(), "idf": words.to_json()["idf"][:-1]})
+
+
+def test_a_model_that_reads_words_gives_scikit_learns_probabilities_and_round_trips():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(1)
+    texts = [f"{'what if' if i % 2 else 'I have'} {w} after the jab" for i, w in
+             enumerate(["fever", "pus", "fever", "numbness", "redness", "pus", "fever", "redness"] * 5)]
+    labels = [i % 2 == 0 for i in range(len(texts))]  # "I have ..." is urgent, "what if ..." is not
+    vectors = rng.normal(size=(len(texts), 3))  # vectors that say nothing: the words must decide
+    model = fit_model(vectors, np.zeros((len(texts), 0)), labels, cue_names=(), texts=texts, word_weight=2.0)
+    x = np.hstack([vectors, model.words.matrix(texts)])
+    reference = LogisticRegression(C=1.0, class_weight="balanced", solver="liblinear", max_iter=2000).fit(x, labels)
+    expected = reference.predict_proba(x)[:, 1]
+    got = [model.probability(v, (), t) for v, t in zip(vectors, texts)]
+    assert np.allclose(got, expected, atol=1e-6)
+    assert all((p >= 0.5) == label for p, label in zip(got, labels))
+    again = LinearModel.from_json(json.loads(json.dumps(model.to_json())))
+    assert again.probability(vectors[0], (), texts[0]) == pytest.approx(got[0])
 
 
 @pytest.mark.parametrize("rule,probability,expected", [
@@ -164,7 +217,11 @@ def test_the_models_are_saved_beside_the_index_with_their_inputs_and_a_checksum(
     assert payload["messages"] > 1000
     models = payload["models"]
     assert 0 < models["urgency"]["threshold"] < 1 and 0 < models["coverage"]["threshold"] < 1
-    assert len(models["urgency"]["weights"]) == 384 + len(models["urgency"]["cues"])
+    words = models["urgency"]["words"]
+    assert len(words["terms"]) > 1000 and "what if" in words["terms"] and models["coverage"]["words"] is None
+    assert len(models["urgency"]["weights"]) == 384 + len(models["urgency"]["cues"]) + len(words["terms"])
+    # The veto is fitted (there are real warnings among the rules' hits) and sits under the urgency cut.
+    assert 0 < models["urgency_veto"] < models["urgency"]["threshold"]
     assert len(models["covered_vectors"]) > 800 and len(models["not_covered_vectors"]) > 300
     assert {len(row) for row in models["covered_vectors"] + models["not_covered_vectors"]} == {384}
 
@@ -258,6 +315,16 @@ def test_a_changed_labelled_set_makes_the_models_stale_and_a_load_refits_them(bu
     Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir)  # auto: refits and saves
     before = json.loads((built_index_dir / "decisions.json").read_text())["payload"]["messages"]
     assert json.loads((index_dir / "decisions.json").read_text())["payload"]["messages"] == before + 1
+
+
+def test_a_veto_above_the_urgency_cut_is_refused():
+    from qa.training import Decisions
+
+    model = LinearModel(np.zeros(2), bias=0.0, threshold=0.4, cues=())
+    good = Decisions(model, model, np.ones((1, 2), np.float32), np.ones((1, 2), np.float32), -1.0, 0.2).to_json()
+    assert Decisions.from_json(json.loads(json.dumps(good))).urgency_veto == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="urgency_veto"):
+        Decisions.from_json({**good, "urgency_veto": 0.5})
 
 
 def test_a_tampered_model_file_is_refused_not_loaded(built_index_dir, tmp_path):

@@ -2,7 +2,8 @@
 
 Rules catch the wordings someone thought of; every new set of patient messages
 had wordings nobody did. A logistic regression over the question's sentence
-vector (which retrieval computes anyway) plus a few named cues generalises
+vector (which retrieval computes anyway) plus a few named cues, or the
+message's words (``qa.decisions.words``), generalises
 from the ~1,500 labelled messages in ``eval/sets/``: is this message urgent,
 and does the document cover it. ``fit_model`` fits one (scikit-learn, only at
 build time); ``LinearModel.probability`` is a dot product and a sigmoid, so
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .words import Words, fit_words
+
 #: Inverse regularisation strength (scikit-learn's C), chosen leave-one-set-out (docs/evaluation.md).
 DEFAULT_C = 1.0
 
@@ -34,14 +37,20 @@ class LinearModel:
     bias: float
     threshold: float
     cues: tuple[str, ...]  # names of the cue features after the vector, in order
+    words: Words | None = None  # the message's words, after the cues (qa.decisions.words)
 
-    def probability(self, vector: np.ndarray, cues: Sequence[float]) -> float:
-        z = float(np.dot(self.weights[: len(vector)], vector) + np.dot(self.weights[len(vector):], cues) + self.bias)
+    def probability(self, vector: np.ndarray, cues: Sequence[float], text: str = "") -> float:
+        end = len(vector) + len(cues)
+        z = float(np.dot(self.weights[: len(vector)], vector) + np.dot(self.weights[len(vector):end], cues) + self.bias)
+        if self.words is not None:
+            columns, values = self.words.features(text)
+            z += float(np.dot(self.weights[end + columns], values))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def to_json(self) -> dict:
         return {"weights": [float(w) for w in self.weights], "bias": float(self.bias),
-                "threshold": float(self.threshold), "cues": list(self.cues)}
+                "threshold": float(self.threshold), "cues": list(self.cues),
+                "words": self.words.to_json() if self.words is not None else None}
 
     @classmethod
     def from_json(cls, data: dict) -> "LinearModel":
@@ -51,25 +60,34 @@ class LinearModel:
         threshold, bias = float(data["threshold"]), float(data["bias"])
         if not (0.0 <= threshold <= 1.0 and math.isfinite(bias)):
             raise ValueError("threshold must be within [0, 1] and bias finite")
-        return cls(weights, bias, threshold, tuple(str(c) for c in data["cues"]))
+        words = Words.from_json(data["words"]) if data.get("words") else None
+        if words is not None and len(weights) <= len(words.vocabulary):
+            raise ValueError("the weights do not cover the word features")
+        return cls(weights, bias, threshold, tuple(str(c) for c in data["cues"]), words)
 
 
-def features(vectors: np.ndarray, cues: np.ndarray) -> np.ndarray:
-    """The model's input rows: each message's vector, then its cues."""
-    return np.hstack([np.asarray(vectors, dtype=np.float64), np.asarray(cues, dtype=np.float64)])
+def features(vectors: np.ndarray, cues: np.ndarray, words: np.ndarray | None = None) -> np.ndarray:
+    """The model's input rows: each message's vector, then its cues, then its word features."""
+    parts = [np.asarray(vectors, dtype=np.float64), np.asarray(cues, dtype=np.float64)]
+    return np.hstack(parts if words is None else [*parts, words])
 
 
 def fit_model(vectors: np.ndarray, cues: np.ndarray, labels: Sequence[bool], *, cue_names: tuple[str, ...],
-              threshold: float = 0.5, c: float = DEFAULT_C) -> LinearModel:
-    """Logistic regression with balanced classes (positives are the rarer kind)."""
+              threshold: float = 0.5, c: float = DEFAULT_C, texts: Sequence[str] | None = None,
+              word_weight: float = 0.0) -> LinearModel:
+    """Logistic regression with balanced classes (positives are the rarer kind). With ``texts``
+    and a ``word_weight``, the messages' words join the features, learned from these texts only;
+    then liblinear fits it (thousands of word columns: newton-cholesky's Hessian would be their square)."""
     from sklearn.linear_model import LogisticRegression  # build time only
 
     y = np.asarray(labels, dtype=bool)
     if y.all() or not y.any():
         raise ValueError("training needs examples of both classes")
-    fitted = LogisticRegression(C=c, class_weight="balanced", solver="newton-cholesky", max_iter=200).fit(
-        features(vectors, cues), y)
-    return LinearModel(fitted.coef_[0].copy(), float(fitted.intercept_[0]), threshold, cue_names)
+    words = fit_words(texts, weight=word_weight) if texts is not None and word_weight > 0 else None
+    solver = "newton-cholesky" if words is None else "liblinear"
+    fitted = LogisticRegression(C=c, class_weight="balanced", solver=solver, max_iter=2000).fit(
+        features(vectors, cues, words.matrix(texts) if words is not None else None), y)
+    return LinearModel(fitted.coef_[0].copy(), float(fitted.intercept_[0]), threshold, cue_names, words)
 
 
 def pick_threshold(probabilities: Sequence[float], labels: Sequence[bool], *, miss_cost: float,
@@ -80,3 +98,19 @@ def pick_threshold(probabilities: Sequence[float], labels: Sequence[bool], *, mi
     y = np.asarray(labels, dtype=bool)
     best = min(candidates, key=lambda t: (miss_cost * np.sum(y & (p < t)) + np.sum(~y & (p >= t)), -t))
     return float(best)
+
+
+def pick_veto(probabilities: Sequence[float], labels: Sequence[bool], *, rule_urgent: Sequence[bool],
+              overridable: Sequence[bool], share: float) -> float:
+    """How unlikely the model must find a message for a rule's warning on it to be dropped:
+    ``share`` of the least probability a real warning the rules caught (and could be
+    overridden) got from a model that had not seen it; 0 (no veto) when there is none.
+
+    Most false alarms are the rules' (a sign word in "what if I get a fever", "numb
+    for an hour, fine now"), and the model, reading the message's words, tells many
+    apart. Cutting where costs balance put the veto just under the least real warning
+    (0.25 against 0.261), and real warnings of held-out sets fell under it (0.24-0.27):
+    a margin below what was seen, as for the answered floor."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    real = np.asarray(labels, dtype=bool) & np.asarray(rule_urgent, dtype=bool) & np.asarray(overridable, dtype=bool)
+    return float(share * p[real].min()) if real.any() else 0.0

@@ -7,7 +7,11 @@ decides, because it was measured to hold on messages nobody had read
 (docs/evaluation.md):
 
 * urgency: urgent when the rules say so or the model's probability reaches its
-  threshold (recall first: a missed warning sign is the worst error);
+  threshold (recall first: a missed warning sign is the worst error); a rule's
+  warning (never an emergency) is dropped when the model, which reads the
+  message's words as well as its vector, finds it very unlikely (``veto_below``,
+  chosen leave-one-set-out with a missed sign costing 20 false alarms): "what if
+  I get a fever", "numb for an hour, fine now";
 * coverage: answered when the message is one of the clinic's alternate
   questions in other words (``ALTERNATE_MATCH``) and no labelled message the
   document does not answer is as close; declined when it is further from
@@ -44,13 +48,17 @@ ALTERNATE_MATCH = 0.90
 class Urgency:
     urgent: bool
     emergency: bool
-    reason: str  # "rules", "learned", "rules+learned" or ""
+    reason: str  # "rules", "learned", "rules+learned", "learned_veto" (a rule's warning dropped) or ""
 
 
-def decide_urgency(flags: Triage, probability: float | None, threshold: float) -> Urgency:
+def decide_urgency(flags: Triage, probability: float | None, threshold: float, *, veto_below: float = 0.0) -> Urgency:
+    """``veto_below``: a rule's warning (never an emergency) stands only if the model gives
+    the message at least this probability (``qa.decisions.learned.pick_veto``)."""
     learned = probability is not None and probability >= threshold
     if flags.emergency:
         return Urgency(True, True, "rules")
+    if flags.urgent and probability is not None and probability < veto_below and not learned:
+        return Urgency(False, False, "learned_veto")
     if flags.urgent or learned:
         reason = "rules+learned" if flags.urgent and learned else ("rules" if flags.urgent else "learned")
         return Urgency(True, False, reason)

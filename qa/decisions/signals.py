@@ -10,10 +10,11 @@ clinic has just added has no labelled wordings yet, and the model must still
 see its questions as answerable (leave one set out and the reasons:
 docs/evaluation.md). Each cue has a name recorded in the model file.
 
-Urgency reads the vector alone: handed the rules' own readings as cues, the
-model leaned on them and missed what they miss (leave one set out: 16 red
-flags missed with the cues, 2 without, at 7 more false alarms in 932
-questions), and the rules are OR-ed with it anyway. Pure functions; no model,
+Urgency has no named cues: handed the rules' own readings as cues, the model
+leaned on them and missed what they miss (leave one set out: 16 red flags
+missed with the cues, 2 without, at 7 more false alarms in 932 questions), and
+the rules are OR-ed with it anyway. It reads the vector and the message's
+words instead (``qa.decisions.words``). Pure functions; no model,
 no I/O.
 """
 

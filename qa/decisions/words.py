@@ -1,0 +1,84 @@
+"""The words of a message as features for the urgency model: TF-IDF of its words and word pairs.
+
+A sentence vector says what a message is about, not how it stands towards it:
+"my leg went numb" and "my leg went numb for an hour, fine now" sit close,
+and so do "I have a fever" and "what if I get a fever". Word pairs carry that
+("fine now", "what if", "no fever", "wore off", "my dog"), and a linear model
+learns from the labelled messages which pairs count, instead of a rule per
+wording (measured leave one set out in docs/evaluation.md).
+
+``fit_words`` learns the vocabulary and inverse document frequencies with
+scikit-learn's ``TfidfVectorizer`` at build time; ``Words.features`` redoes its
+transform for one message in plain Python (same tokens, sublinear counts,
+smoothed idf, unit length), so serving needs no scikit-learn.
+``tests/test_pure_logic.py`` checks the two agree.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: scikit-learn's default token: two or more word characters.
+TOKEN = re.compile(r"(?u)\b\w\w+\b")
+#: A word or word pair must occur in this many labelled messages to be learned from.
+MIN_MESSAGES = 2
+
+
+def terms(text: str) -> list[str]:
+    """The message's words and adjacent word pairs, lower-cased, as scikit-learn forms them."""
+    tokens = TOKEN.findall(text.lower())
+    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+
+
+@dataclass(frozen=True)
+class Words:
+    """A fitted vocabulary: ``vocabulary[term]`` is the term's column, ``idf`` its weight;
+    every row is scaled to ``weight`` times unit length (its share against the sentence vector)."""
+
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    weight: float
+
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The message's non-zero columns and their values (a sparse row)."""
+        counts = Counter(t for t in terms(text) if t in self.vocabulary)
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        columns = np.fromiter((self.vocabulary[t] for t in counts), dtype=np.int64, count=len(counts))
+        values = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts))
+        values *= self.idf[columns]
+        return columns, values * (self.weight / np.linalg.norm(values))
+
+    def matrix(self, texts: Sequence[str]) -> np.ndarray:
+        """Dense rows for fitting (a few thousand columns, a few thousand messages)."""
+        out = np.zeros((len(texts), len(self.vocabulary)))
+        for row, text in enumerate(texts):
+            columns, values = self.features(text)
+            out[row, columns] = values
+        return out
+
+    def to_json(self) -> dict:
+        ordered = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+        return {"terms": ordered, "idf": [round(float(x), 6) for x in self.idf], "weight": float(self.weight)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Words":
+        ordered = [str(t) for t in data["terms"]]
+        idf = np.asarray(data["idf"], dtype=np.float64)
+        if idf.shape != (len(ordered),) or not np.all(np.isfinite(idf)) or len(set(ordered)) != len(ordered):
+            raise ValueError("word features need one finite idf per distinct term")
+        return cls({t: i for i, t in enumerate(ordered)}, idf, float(data["weight"]))
+
+
+def fit_words(texts: Sequence[str], *, weight: float) -> Words:
+    """Vocabulary and idf of ``texts`` (scikit-learn, build time only)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    fitted = TfidfVectorizer(ngram_range=(1, 2), min_df=MIN_MESSAGES, sublinear_tf=True).fit(texts)
+    return Words({str(t): int(i) for t, i in fitted.vocabulary_.items()}, fitted.idf_.astype(np.float64), weight)
