@@ -54,8 +54,8 @@ URGENT_MISS_COST = 10.0
 #: 3 missed and 62 false alarms; at half of it, none missed and 73.
 VETO_SHARE = 0.5
 #: The word features' length against the unit-length sentence vector in the urgency model.
-#: Leave one set out over 15 sets (docs/evaluation.md): 1 -> 5 missed, 78 false alarms;
-#: 2 -> 1 and 68; 3 -> 3 and 70; 4 -> 2 and 72 (of 361 and 1,616).
+#: Leave one set out over 15 sets with a cost-balanced veto (docs/evaluation.md): 1 -> 5 missed,
+#: 78 false alarms; 2 -> 1 and 68; 3 -> 3 and 70; 4 -> 2 and 72 (of 361 and 1,616).
 URGENCY_WORD_WEIGHT = 2.0
 #: Declining a question the document answers costs this much of a confident answer to one it does not.
 COVERED_MISS_COST = 0.5
