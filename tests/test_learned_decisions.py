@@ -274,6 +274,19 @@ def test_no_labelled_out_of_scope_message_is_answered_on_an_alternate_questions_
     assert answered == []
 
 
+def test_the_veto_drops_rule_warnings_on_labelled_near_misses_and_never_on_a_labelled_red_flag(assistant):
+    """Every labelled message decided as a patient's would be, from the session build's readings
+    (no encode): the veto is at work on messages that are not warning signs, never on one that is."""
+    from qa.assistant import _decide, _training_reader
+
+    read = _training_reader(assistant._loaded, assistant.embedder, assistant.paths)
+    decisions = assistant._loaded.decisions
+    outcomes = [(m, _decide(decisions, read(m.question))[0]) for m in _labelled(lambda kind: True)]
+    vetoed = [m for m, urgency in outcomes if urgency.reason == "learned_veto"]
+    assert vetoed and not any(m.kind == "red_flag" for m in vetoed)
+    assert all(urgency.urgent for m, urgency in outcomes if m.kind == "red_flag")
+
+
 def test_a_set_left_out_of_training_is_not_an_alternate_question_either(assistant):
     from qa.alternates import ALTERNATE_KIND
     from qa.training import read_labelled, training_dir
