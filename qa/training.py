@@ -51,7 +51,7 @@ URGENT_MISS_COST = 10.0
 #: A rule's warning is dropped under this share of the least probability a real one got
 #: (``pick_veto``). Leave one set out over 15 sets (docs/evaluation.md), against 109 false
 #: alarms and no missed warning without a veto: at the least itself (a cost-balanced cut),
-#: 3 missed and 62 false alarms; at half of it, none missed and 73.
+#: 3 missed and 62 false alarms; at half of it, none missed and 76 (of 360 and 1,617).
 VETO_SHARE = 0.5
 #: The word features' length against the unit-length sentence vector in the urgency model.
 #: Leave one set out over 15 sets with a cost-balanced veto (docs/evaluation.md): 1 -> 5 missed,
@@ -256,8 +256,9 @@ def fit_decisions(messages: Sequence[LabelledMessage], readings: Sequence[Readin
         threshold = pick_threshold(combined, labels, miss_cost=miss_cost)
         models[name] = fit_model(vectors, cues_for(frozenset()), labels, cue_names=cue_names, threshold=threshold,
                                  texts=word_texts, word_weight=words)
-    veto = min(models["urgency"].threshold, pick_veto(oofs["urgency"], [m.urgent for m in messages], rule_urgent=[r.flags.urgent for r in readings],
-                     overridable=[not r.flags.emergency for r in readings], share=VETO_SHARE))
+    veto = pick_veto(oofs["urgency"], [m.urgent for m in messages], rule_urgent=[r.flags.urgent for r in readings],
+                     overridable=[not r.flags.emergency for r in readings], share=VETO_SHARE)
+    veto = min(veto, models["urgency"].threshold)  # above the cut it would veto nothing the cut keeps
     return Decisions(models["urgency"], models["coverage"], vectors[covered].astype(np.float32),
                      vectors[not_covered].astype(np.float32), floor, veto)
 

@@ -9,9 +9,10 @@ decides, because it was measured to hold on messages nobody had read
 * urgency: urgent when the rules say so or the model's probability reaches its
   threshold (recall first: a missed warning sign is the worst error); a rule's
   warning (never an emergency) is dropped when the model, which reads the
-  message's words as well as its vector, finds it very unlikely (``veto_below``,
-  chosen leave-one-set-out with a missed sign costing 20 false alarms): "what if
-  I get a fever", "numb for an hour, fine now";
+  message's words as well as its vector, finds it very unlikely (``veto_below``: half
+  the least probability a real warning got from a model that had not seen it,
+  ``qa.decisions.learned.pick_veto``): "what if I get a fever", "numb for an
+  hour, fine now";
 * coverage: answered when the message is one of the clinic's alternate
   questions in other words (``ALTERNATE_MATCH``) and no labelled message the
   document does not answer is as close; declined when it is further from

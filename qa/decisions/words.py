@@ -11,7 +11,7 @@ wording (measured leave one set out in docs/evaluation.md).
 scikit-learn's ``TfidfVectorizer`` at build time; ``Words.features`` redoes its
 transform for one message in plain Python (same tokens, sublinear counts,
 smoothed idf, unit length), so serving needs no scikit-learn.
-``tests/test_pure_logic.py`` checks the two agree.
+``tests/test_learned_decisions.py`` checks the two agree.
 """
 
 from __future__ import annotations
