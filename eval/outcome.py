@@ -39,6 +39,7 @@ class Outcome:
     urgent: bool
     latency_ms: float
     message: str = ""
+    decided: str = ""  # how the decisions were reached (``decision_summary``), for whoever reads a miss
 
 
 def _heading(value: object) -> str:
@@ -62,8 +63,8 @@ def passage_from_dict(d: Mapping) -> RetrievedPassage:
     )
 
 
-def outcome_from_dict(qid: str, answer: Mapping, *, latency_ms: float) -> Outcome:
-    """Convert one ``Answer.to_dict()`` into an ``Outcome``."""
+def outcome_from_dict(qid: str, answer: Mapping, *, latency_ms: float, debug: Mapping | None = None) -> Outcome:
+    """Convert one ``Answer.to_dict()`` into an ``Outcome``; ``debug``: the answer's ``debug``, if any."""
     return Outcome(
         qid=qid,
         passages=tuple(passage_from_dict(p) for p in answer.get("passages") or ()),
@@ -71,4 +72,22 @@ def outcome_from_dict(qid: str, answer: Mapping, *, latency_ms: float) -> Outcom
         urgent=bool(answer.get("urgent", False)),
         latency_ms=float(latency_ms),
         message=str(answer.get("message") or ""),
+        decided=decision_summary(debug or {}),
     )
+
+
+def decision_summary(debug: Mapping) -> str:
+    """One line from an answer's ``debug``: what decided urgency (the rules and their signs, the
+    model, or the model's veto of a rule) and scope, with the models' probabilities. The content
+    team reads it beside each miss in report.md: a vetoed warning and a model that never saw such
+    wording call for different fixes (a labelled row, not a table row)."""
+    def number(key: str) -> str:
+        value = debug.get(key)
+        return f"{key} {value:.2f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+
+    signs = ", ".join(str(s) for s in debug.get("signs") or ())
+    urgency = f"urgency: {debug.get('urgency_by') or 'none'}" + (f" ({signs})" if signs else "")
+    scope = f"scope: {debug.get('rule_scope') or 'rules answer'}"
+    if "urgency_by" not in debug and "rule_scope" not in debug:
+        return ""
+    return "; ".join(part for part in (urgency, number("p_urgent"), scope, number("p_covered")) if part)

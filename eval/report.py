@@ -60,6 +60,7 @@ def per_question_frame(evaluation: Evaluation) -> pd.DataFrame:
         record["first_hit_rank"] = row.first_hit
         record["abstained"] = row.outcome.abstained
         record["urgent"] = row.outcome.urgent
+        record["decided"] = row.outcome.decided
         record["latency_ms"] = round(row.outcome.latency_ms, 2)
         records.append(record)
     frame = pd.DataFrame.from_records(records)
@@ -114,6 +115,8 @@ def _miss_section(heading: str, rows: Sequence[Scored], note) -> list[str]:
         extra = f"; {note(r)}" if note else ""
         lines.append(f"- **{r.question.id}** ({r.question.kind}) {r.question.question!r}{extra}")
         lines.append(f"  - came first: {_top(r)}")
+        if r.outcome.decided:
+            lines.append(f"  - decided: {r.outcome.decided}")
         if r.question.quotes:
             lines.append(f"  - gold: {' || '.join(r.question.quotes)}")
     return lines

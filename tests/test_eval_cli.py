@@ -38,9 +38,15 @@ REPLIES = {
 }
 
 
+# question -> the answer's debug, as the real assistant fills it (the others have none)
+DEBUG = {"can i drive home": {"urgency_by": "learned_veto", "signs": ["numb"], "p_urgent": 0.081,
+                              "rule_scope": "", "p_covered": 0.934}}
+
+
 class FakeAnswer:
-    def __init__(self, data):
+    def __init__(self, data, debug=None):
         self._data = data
+        self.debug = debug or {}
 
     def to_dict(self):
         return self._data
@@ -60,7 +66,7 @@ class FakeAssistant:
         passages = [{"id": f"p{i}", "heading_path": ["Hip Injections", f"H{i}"], "text": t, "score": 1.0 / (i + 1)}
                     for i, t in enumerate(texts[:k])]  # no plain_text: exercises the Markdown fallback
         return FakeAnswer({"question": question, "message": "m", "passages": passages,
-                           "abstained": abstained, "urgent": urgent})
+                           "abstained": abstained, "urgent": urgent}, DEBUG.get(question))
 
     def with_settings(self, settings):
         return FakeAssistant(reverse=settings == "reversed", fail_on=self.fail_on)
@@ -111,6 +117,10 @@ def test_out_writes_the_four_artifacts(fake, questions_csv, tmp_path, capsys):
     report = (out / "report.md").read_text()
     assert "## Metrics by kind" in report
     assert "**b**" in report and "came first: Hip Injections > H0: Numbness lasts hours." in report
+    # How the decisions went, beside the miss: here a rule's warning the model vetoed.
+    assert "decided: urgency: learned_veto (numb); p_urgent 0.08; scope: rules answer; p_covered 0.93" in report
+    assert table.loc[table["id"] == "b", "decided"].item().startswith("urgency: learned_veto")
+    assert table["decided"].isna().sum() == 3  # no debug, nothing made up
     assert (out / "hit_at_k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "hit@1" in capsys.readouterr().out  # plain summary without --json
 
