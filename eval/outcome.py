@@ -81,6 +81,9 @@ def decision_summary(debug: Mapping) -> str:
     model, or the model's veto of a rule) and scope, with the models' probabilities. The content
     team reads it beside each miss in report.md: a vetoed warning and a model that never saw such
     wording call for different fixes (a labelled row, not a table row)."""
+    if "urgency_by" not in debug and "rule_scope" not in debug:
+        return ""
+
     def number(key: str) -> str:
         value = debug.get(key)
         return f"{key} {value:.2f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
@@ -88,6 +91,4 @@ def decision_summary(debug: Mapping) -> str:
     signs = ", ".join(str(s) for s in debug.get("signs") or ())
     urgency = f"urgency: {debug.get('urgency_by') or 'none'}" + (f" ({signs})" if signs else "")
     scope = f"scope: {debug.get('rule_scope') or 'rules answer'}"
-    if "urgency_by" not in debug and "rule_scope" not in debug:
-        return ""
     return "; ".join(part for part in (urgency, number("p_urgent"), scope, number("p_covered")) if part)

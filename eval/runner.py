@@ -61,8 +61,7 @@ def run(
     outcomes = []
     for q in tqdm(questions, desc=desc, file=sys.stderr, disable=not progress, unit="q"):
         started = time.perf_counter()
-        answer = _ask(assistant, q.question, k=k, qid=q.id)
-        as_dict = answer.to_dict()  # timed too, as the API's answers are
+        answer, as_dict = _ask(assistant, q.question, k=k, qid=q.id)  # to_dict timed too, as the API's answers are
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         outcomes.append(outcome_from_dict(q.id, as_dict, latency_ms=elapsed_ms, debug=getattr(answer, "debug", None)))
     return outcomes
@@ -78,8 +77,10 @@ def run_variants(
     }
 
 
-def _ask(assistant, question: str, *, k: int, qid: str):
+def _ask(assistant, question: str, *, k: int, qid: str) -> tuple[object, dict]:
+    """The answer and its ``to_dict()``."""
     try:
-        return assistant.ask(question, k=k)
+        answer = assistant.ask(question, k=k)
+        return answer, answer.to_dict()
     except Exception as exc:  # ask() promises never to raise; say where it did
         raise EvalError(f"assistant.ask() raised on {qid} ({question!r}): {type(exc).__name__}: {exc}") from exc
