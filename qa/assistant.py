@@ -38,7 +38,7 @@ from .decisions.policy import Urgency, decide_scope, decide_urgency
 from .decisions.signals import neighbour_cues
 from .decisions.scope import ScopeDecision
 from .reading import Reading, read_message
-from .training import (DECISIONS_FILE, READ_THREADS, Decisions, LabelledMessage, fit_decisions, fit_labelled,
+from .training import (DECISIONS_FILE, READ_THREADS, Decisions, LabelledMessage, fit_decisions, fit_labelled, index_views,
                        labelled_alternates, load_decisions, read_labelled, save_decisions, training_dir,
                        training_fingerprint)
 from .retriever import Hit, RetrievalSettings, Retriever, document_words
@@ -132,7 +132,7 @@ class Assistant:
         with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
             readings = list(pool.map(read, [m.question for m in messages]))
         kept = [(m, r) for m, r in zip(messages, readings) if r.vector is not None]
-        return fit_decisions([m for m, _ in kept], [r for _, r in kept])
+        return fit_decisions([m for m, _ in kept], [r for _, r in kept], index_views(self.index))
 
     def trained_on(self, messages: list[LabelledMessage]) -> "Assistant":
         """The assistant a build would make if ``messages`` were every labelled set: their
@@ -204,6 +204,11 @@ class Assistant:
     @property
     def glossary(self) -> Glossary:
         return self._loaded.glossary
+
+    @property
+    def decisions(self) -> Decisions | None:
+        """The learned decisions answering now (None: the rules alone)."""
+        return self._loaded.decisions
 
     @property
     def retriever(self) -> Retriever:
@@ -315,7 +320,8 @@ class Assistant:
 
 def _read(loaded: _Loaded, question: str, *, searched: str, k: int) -> Reading:
     return read_message(question, searched=searched, retriever=loaded.retriever, warning_signs=loaded.warning_signs,
-                        not_covered=loaded.not_covered, k=k)
+                        not_covered=loaded.not_covered, k=k,
+                        ranker=loaded.decisions.ranking if loaded.decisions is not None else None)
 
 
 def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, ScopeDecision, dict]:
@@ -364,7 +370,7 @@ def _decision_inputs(index: Index, paths: Paths) -> dict:
 def _fit_and_save(index: Index, embedder: Embedder, paths: Paths) -> Decisions | None:
     """Fit the decisions over ``index`` from the labelled sets and save them beside it."""
     loaded = _prepare(index, embedder, paths.corpus_dir, RetrievalSettings())  # the rules alone, for reading
-    decisions, messages = fit_labelled(_training_reader(loaded, embedder, paths), training_dir())
+    decisions, messages = fit_labelled(_training_reader(loaded, embedder, paths), training_dir(), index_views(index))
     try:
         save_decisions(paths.index_dir / DECISIONS_FILE, decisions, inputs=_decision_inputs(index, paths),
                        messages=messages)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .decisions.learned import LinearModel
 from .decisions.message import split_questions
 from .decisions.not_covered import NotCoveredTerm, find_topic
 from .decisions.scope import ScopeDecision, decide
@@ -41,8 +42,9 @@ class Reading:
 
 
 def read_message(question: str, *, searched: str, retriever: Retriever, warning_signs: tuple[WarningSign, ...],
-                 not_covered: tuple[NotCoveredTerm, ...], k: int) -> Reading:
-    """``searched``: the text to search (the question, or a follow-up with its context)."""
+                 not_covered: tuple[NotCoveredTerm, ...], k: int, ranker: LinearModel | None = None) -> Reading:
+    """``searched``: the text to search (the question, or a follow-up with its context); ``ranker``: the
+    learned re-ranking of the passages (none while the labelled messages are read for training)."""
     flags = triage(question, warning_signs)
     corrected = retriever.corrector.correct(question)
     if corrected != question:  # "i have a feaver": a misspelt warning sign is still one
@@ -50,7 +52,7 @@ def read_message(question: str, *, searched: str, retriever: Retriever, warning_
     # A sign the patient says they do not have ("no fever or anything, when can I
     # cycle?") would pull retrieval to the warning-signs passage: search without it.
     search_text = without_terms(searched, flags.denied)
-    query, hits = retriever.search(search_text, k=k)
+    query, hits = retriever.search(search_text, k=k, ranker=ranker)
     question_words = words(query.corrected)
     has_content = any(len(w) > 1 or w.isdigit() for w in question_words) and bool(query.tokens)
     best = max(query.document_cosines, default=-1.0)

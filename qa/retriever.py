@@ -20,6 +20,7 @@ import numpy as np
 
 from .encoder.embedder import Embedder
 from .decisions.function_words import FUNCTION_WORDS
+from .decisions.learned import LinearModel
 from .alternates import ALTERNATE_KIND
 from .dense import SEARCH_ALL_UP_TO, SEARCH_DEPTH, best_per_passage, cosine_per_view
 from .fusion import RRF_K, rrf
@@ -28,6 +29,7 @@ from .index_store import Index
 from .lexical import lexical_tokens, word_pairs, word_stems
 from .decisions.message import split_message
 from .passages import Passage
+from .ranking import RERANK_DEPTH, candidate_features, neighbour_vote, rerank
 from .spelling import SpellingCorrector
 from .text import words
 
@@ -89,6 +91,11 @@ class Query:
     #: questions (-1 when there are none or dense search is off):
     #: a wording the clinic has said the document answers (qa.decisions.policy.ALTERNATE_MATCH).
     alternate_cosine: float = field(default=-1.0, compare=False)
+    #: The question's cosine with every view of the index (-1 where not retrieved) and each
+    #: passage's BM25 score (set by ``search``): training re-ranks labelled messages from these
+    #: with their own set's alternate questions left out (qa.training.fit_ranking).
+    view_cosines: np.ndarray | None = field(default=None, compare=False, repr=False)
+    lexical_scores: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def dense_text(self) -> str:
@@ -102,7 +109,7 @@ class Hit:
     """One retrieved passage with the evidence for it."""
 
     passage: Passage
-    score: float  # fused score used for ranking
+    score: float  # what the ranking sorted by: the fused score, or the learned re-ranking's probability
     dense: float  # best cosine over the passage's views (-1 if dense is off)
     lexical: float  # BM25 score
     best_sentence: str  # the passage sentence closest to the question (plain text)
@@ -183,6 +190,7 @@ class Retriever:
         self._kind = np.array([v.kind == "passage" for v in index.views])
         self._alternate = np.array([v.kind == ALTERNATE_KIND for v in index.views], dtype=bool)
         self._document_views = ~self._alternate
+        self._alternate_ids = np.flatnonzero(self._alternate)
         # The alternate questions' own vectors, to compare with the question's own (unfocused) vector.
         alternate_ids = np.flatnonzero(self._alternate)
         self._alternate_vectors = (np.stack([index.dense.reconstruct(int(i)) for i in alternate_ids])
@@ -250,7 +258,10 @@ class Retriever:
             if pair[0] in lay_stems or pair[1] in lay_stems
         )
 
-    def search(self, question: str, *, k: int = 3) -> tuple[Query, list[Hit]]:
+    def search(self, question: str, *, k: int = 3, ranker: LinearModel | None = None) -> tuple[Query, list[Hit]]:
+        """The question's reading and its ``k`` best passages; ``ranker`` (the learned re-ranking,
+        qa.ranking) re-orders the best candidates of the fused ranking when there are
+        alternate questions to vote and the default score fusion is on."""
         query = self.analyse(question)
         n = len(self.index.passages)
         dense_scores = document_scores = np.full(n, -1.0, dtype=np.float32)
@@ -265,12 +276,26 @@ class Retriever:
         document_order = top_k(self._fuse(document_scores, lexical_scores) if alternate > -1.0 else fused, max(1, k))
         query = replace(query, alternate_cosine=alternate,
                         document_cosines=tuple(float(document_scores[i]) for i in document_order),
-                        document_lexical=float(lexical_scores[document_order[0]]) if n else 0.0)
-        order = top_k(fused, max(1, k))
+                        document_lexical=float(lexical_scores[document_order[0]]) if n else 0.0,
+                        view_cosines=view_scores, lexical_scores=lexical_scores)
+        s = self.settings
+        if ranker is not None and alternate > -1.0 and s.dense and s.lexical and s.fusion == "score":
+            candidates = top_k(fused, max(k, RERANK_DEPTH))
+            top = float(lexical_scores.max()) if n else 0.0
+            features = candidate_features(
+                candidates, fused=fused, document=document_scores,
+                lexical_share=lexical_scores / top if top > 0 else np.zeros(n),
+                vote=neighbour_vote(view_scores, self._owner, self._alternate_ids, n))
+            order, probabilities = rerank(candidates, features, ranker)
+            order = order[: max(1, k)]
+            score = dict(zip(order.tolist(), probabilities.tolist()))
+        else:
+            order = top_k(fused, max(1, k))
+            score = {int(i): float(fused[i]) for i in order}
         hits = [
             Hit(
                 passage=self.index.passages[i],
-                score=float(fused[i]),
+                score=score[int(i)],
                 dense=float(dense_scores[i]),
                 lexical=float(lexical_scores[i]),
                 best_sentence=self._best_sentence(i, query, view_scores),

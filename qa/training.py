@@ -1,12 +1,15 @@
 """Fit the learned decisions from the labelled question sets, as part of an index build.
 
 The labelled sets (``eval/sets/*.csv``, or ``QA_TRAINING_DIR``) say of each
-message whether it is a red flag and whether the document covers it. Each
-message is read exactly as a patient's would be (``qa.reading``), and two
-logistic regressions are fitted on what the reading gives: the question's
-vector (and, for coverage, named retrieval cues). Each threshold is chosen on probabilities from
-models that did not see the message's own set (leave one set out), so the cut
-is set where new wordings land, not where training messages do.
+message whether it is a red flag, whether the document covers it, and which
+passage answers it. Each message is read exactly as a patient's would be
+(``qa.reading``), and three logistic regressions are fitted on what the reading
+gives: urgency and coverage on the question's vector (and the message's words,
+or named retrieval cues), and the re-ranking of passages (``qa.ranking``) on
+each candidate's scores and the vote of the nearest labelled wordings, never
+its own set's. Each threshold is chosen on probabilities from models that did
+not see the message's own set (leave one set out), so the cut is set where new
+wordings land, not where training messages do.
 
 ``fit_decisions`` is pure over the readings; ``read_labelled``,
 ``save_decisions`` and ``load_decisions`` are the thin I/O. The models are one
@@ -30,20 +33,24 @@ from pathlib import Path
 
 import numpy as np
 
-from .alternates import Alternate
+from .alternates import ALTERNATE_KIND, Alternate
 from .clinic_tables import read_table
 from .errors import IndexCorrupt, IndexNotFound, IndexStale
 from .config import PROJECT_ROOT
 from .decisions.learned import LinearModel, fit_model, pick_threshold, pick_veto
 from .decisions.policy import EXACT_SCOPE_REASONS
 from .decisions.signals import COVERAGE_CUES, URGENCY_CUES, neighbour_cues
+from .dense import best_per_passage
+from .ranking import RANKING_FEATURES, RERANK_DEPTH, VOTE_NEIGHBOURS, VOTE_TEMPERATURE, candidate_features, neighbour_vote
 from .reading import Reading
+from .retriever import RetrievalSettings, top_k
+from .text import fold, strip_markdown
 
 log = logging.getLogger("qa.training")
 ENV_TRAINING_DIR = "QA_TRAINING_DIR"
 DECISIONS_FILE = "decisions.json"
-DECISIONS_FORMAT = 5  # 3: coverage reads the nearest labelled messages; 4: and the floor of what was answered;
-# 5: urgency reads the message's words, and may veto a rule's warning
+DECISIONS_FORMAT = 6  # 3: coverage reads the nearest labelled messages; 4: and the floor of what was answered;
+# 5: urgency reads the message's words, and may veto a rule's warning; 6: the learned re-ranking (qa.ranking)
 #: Labelled messages read at once while training, so the encoder can batch them.
 READ_THREADS = 8
 #: A missed red flag costs as much as this many false alarms when the urgency cut is chosen.
@@ -87,11 +94,12 @@ class LabelledMessage:
 
 @dataclass(frozen=True)
 class Decisions:
-    """The two fitted models, the vectors of the labelled messages the coverage model's
+    """The two fitted decision models, the vectors of the labelled messages the coverage model's
     neighbour cues are measured against (those the document answers, those it does not),
-    and the answered floor: a message further than this from everything known to be
+    the answered floor: a message further than this from everything known to be
     answered is outside what the coverage model was fitted on, and is declined rather
-    than left to its extrapolation (a "DROP TABLE" line read as 0.34 likely covered)."""
+    than left to its extrapolation (a "DROP TABLE" line read as 0.34 likely covered);
+    the urgency veto, and the re-ranking of passages."""
 
     urgency: LinearModel
     coverage: LinearModel
@@ -99,6 +107,7 @@ class Decisions:
     not_covered_vectors: np.ndarray
     answered_floor: float = -1.0
     urgency_veto: float = 0.0  # a rule's warning on a message the urgency model puts under this is dropped
+    ranking: LinearModel | None = None  # the learned re-ranking of passages (qa.ranking); None: the fused order
 
     def nearest(self, vector: np.ndarray) -> tuple[float, float]:
         """Best cosines of ``vector`` with a covered and a not-covered labelled message (-1: none)."""
@@ -111,7 +120,8 @@ class Decisions:
         rows = lambda m: [[round(float(x), 5) for x in row] for row in m]  # noqa: E731
         return {"format": DECISIONS_FORMAT, "urgency": self.urgency.to_json(), "coverage": self.coverage.to_json(),
                 "covered_vectors": rows(self.covered_vectors), "not_covered_vectors": rows(self.not_covered_vectors),
-                "answered_floor": float(self.answered_floor), "urgency_veto": float(self.urgency_veto)}
+                "answered_floor": float(self.answered_floor), "urgency_veto": float(self.urgency_veto),
+                "ranking": self.ranking.to_json() if self.ranking is not None else None}
 
     @classmethod
     def from_json(cls, data: dict) -> "Decisions":
@@ -123,8 +133,11 @@ class Decisions:
             raise ValueError("answered_floor must be a cosine")
         if not 0.0 <= veto <= urgency.threshold:
             raise ValueError("urgency_veto must be a probability under the urgency threshold")
+        ranking = LinearModel.from_json(data["ranking"]) if data.get("ranking") else None
+        if ranking is not None and (ranking.cues != RANKING_FEATURES or len(ranking.weights) != len(RANKING_FEATURES)):
+            raise ValueError(f"the ranking model must read exactly {', '.join(RANKING_FEATURES)}")
         return cls(urgency, coverage, _vectors(data["covered_vectors"]), _vectors(data["not_covered_vectors"]), floor,
-                   veto)
+                   veto, ranking)
 
 
 def _vectors(rows: list) -> np.ndarray:
@@ -168,7 +181,9 @@ def training_fingerprint(folder: Path, corpus_dir: Path, *, index: dict) -> dict
     sets = sorted(folder.glob("*.csv")) if folder.is_dir() else []
     digest = lambda path: hashlib.sha256(path.read_bytes()).hexdigest()  # noqa: E731
     return {"features": {"format": DECISIONS_FORMAT, "urgency": list(URGENCY_CUES), "coverage": list(COVERAGE_CUES),
-                         "urgency_words": URGENCY_WORD_WEIGHT, "veto_share": VETO_SHARE},
+                         "urgency_words": URGENCY_WORD_WEIGHT, "veto_share": VETO_SHARE,
+                         "ranking": list(RANKING_FEATURES), "rerank_depth": RERANK_DEPTH,
+                         "vote": [VOTE_NEIGHBOURS, VOTE_TEMPERATURE]},
             "index": index,
             "sets": [{"name": p.name, "sha256": digest(p)} for p in sets],
             "tables": [{"name": p.name, "sha256": digest(p)} for p in sorted(corpus_dir.glob("*.csv"))]}
@@ -218,8 +233,86 @@ def nearest_labelled(vectors: np.ndarray, sources: Sequence[str], wanted: np.nda
     return out
 
 
-def fit_decisions(messages: Sequence[LabelledMessage], readings: Sequence[Reading]) -> Decisions:
-    """Both models, thresholds chosen leave-one-set-out (see the module docstring)."""
+@dataclass(frozen=True)
+class IndexViews:
+    """What re-ranking a labelled message needs of the index it was read over, as plain data."""
+
+    owner: np.ndarray  # the passage of each view
+    alternates: tuple[str | None, ...]  # each view's text if it is an alternate question, else None
+    passages: tuple[str, ...]  # each passage's text, Markdown stripped and folded (to find gold quotes in)
+
+
+def index_views(index) -> IndexViews:
+    """``index`` (a loaded ``qa.index_store.Index``) as the re-ranking's training reads it."""
+    return IndexViews(np.array([v.passage for v in index.views], dtype=np.int64),
+                      tuple(v.text.strip() if v.kind == ALTERNATE_KIND else None for v in index.views),
+                      tuple(fold(strip_markdown(p.plain_text)) for p in index.passages))
+
+
+def voters(views: IndexViews, sets_of: dict[str, set[str]], source: str) -> np.ndarray:
+    """The alternate-question views that may vote for a message of set ``source``: the clinic's own
+    rows, and labelled wordings some other set holds too; never its own set's (itself among them)."""
+    return np.array([i for i, text in enumerate(views.alternates)
+                     if text is not None and (text not in sets_of or sets_of[text] - {source})], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class RankingExample:
+    """One labelled message re-ranked as a new one would be: its candidates (best fused first),
+    their :data:`qa.ranking.RANKING_FEATURES`, and which of them hold its quote."""
+
+    candidates: np.ndarray
+    features: np.ndarray
+    gold: np.ndarray
+
+
+def ranking_examples(messages: Sequence[LabelledMessage], readings: Sequence[Reading], views: IndexViews,
+                     *, lexical_weight: float = RetrievalSettings().lexical_weight) -> list[RankingExample]:
+    """Each in-scope labelled message whose quote some passage holds, with its own set's alternate
+    questions left out of the vote and of the fused score (``voters``)."""
+    owner = np.asarray(views.owner)
+    n = len(views.passages)
+    document_views = np.array([text is None for text in views.alternates], dtype=bool)
+    sets_of: dict[str, set[str]] = {}
+    for m in messages:
+        if m.kind in ALTERNATE_KINDS and m.answer_quote.strip():
+            sets_of.setdefault(m.question.strip(), set()).add(m.source)
+    allowed: dict[str, np.ndarray] = {}
+    examples = []
+    for m, r in zip(messages, readings):
+        quotes = [fold(strip_markdown(q)) for q in m.answer_quote.split("||") if q.strip()]
+        if m.kind not in ALTERNATE_KINDS or not quotes or r.query.view_cosines is None:
+            continue
+        gold = np.array([any(q in text for q in quotes) for text in views.passages])
+        if not gold.any():
+            continue
+        ids = allowed.setdefault(m.source, voters(views, sets_of, m.source))
+        cosines, lexical = r.query.view_cosines, r.query.lexical_scores
+        document = best_per_passage(cosines, np.arange(len(cosines)), owner, n, views=document_views)
+        fused_dense = np.maximum(document, best_per_passage(cosines[ids], ids, owner, n))
+        share = lexical / lexical.max() if lexical.max() > 0 else np.zeros(n)
+        fused = fused_dense + lexical_weight * share
+        candidates = top_k(fused, RERANK_DEPTH)
+        features = candidate_features(candidates, fused=fused, document=document, lexical_share=share,
+                                      vote=neighbour_vote(cosines, owner, ids, n))
+        examples.append(RankingExample(candidates, features, gold[candidates]))
+    return examples
+
+
+def fit_ranking(examples: Sequence[RankingExample]) -> LinearModel | None:
+    """The re-ranking model (qa.ranking), fitted candidate by candidate: does this passage hold the
+    message's quote? None when there is nothing to learn from."""
+    labels = [bool(g) for e in examples for g in e.gold]
+    if len(set(labels)) < 2:
+        return None
+    features = np.vstack([e.features for e in examples])
+    return fit_model(np.zeros((len(features), 0)), features, labels, cue_names=RANKING_FEATURES)
+
+
+def fit_decisions(messages: Sequence[LabelledMessage], readings: Sequence[Reading],
+                  views: IndexViews | None = None) -> Decisions:
+    """Both models, thresholds chosen leave-one-set-out (see the module docstring), and with
+    the index's ``views``, the re-ranking of passages (``fit_ranking``)."""
     vectors = np.array([r.vector for r in readings], dtype=np.float64)
     sources = [m.source for m in messages]
     # What the index holds as alternate questions, and the messages the document does not answer.
@@ -260,7 +353,8 @@ def fit_decisions(messages: Sequence[LabelledMessage], readings: Sequence[Readin
                      overridable=[not r.flags.emergency for r in readings], share=VETO_SHARE)
     veto = min(veto, models["urgency"].threshold)  # above the cut it would veto nothing the cut keeps
     return Decisions(models["urgency"], models["coverage"], vectors[covered].astype(np.float32),
-                     vectors[not_covered].astype(np.float32), floor, veto)
+                     vectors[not_covered].astype(np.float32), floor, veto,
+                     fit_ranking(ranking_examples(messages, readings, views)) if views is not None else None)
 
 
 def answered_floor(nearest_answered: Sequence[float], covered: Sequence[bool]) -> float:
@@ -269,7 +363,8 @@ def answered_floor(nearest_answered: Sequence[float], covered: Sequence[bool]) -
     return max(-1.0, min(values) - ANSWERED_FLOOR_MARGIN) if values else -1.0
 
 
-def fit_labelled(read: Callable[[str], Reading], training: Path) -> tuple[Decisions | None, int]:
+def fit_labelled(read: Callable[[str], Reading], training: Path,
+                 views: IndexViews | None = None) -> tuple[Decisions | None, int]:
     """Read every labelled message in ``training`` and fit; ``(None, 0)`` when there are no sets."""
     messages = read_labelled(training) if training.is_dir() else []
     if not messages:
@@ -279,7 +374,7 @@ def fit_labelled(read: Callable[[str], Reading], training: Path) -> tuple[Decisi
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
         readings = list(pool.map(read, [m.question for m in messages]))
     kept = [(m, r) for m, r in zip(messages, readings) if r.vector is not None]
-    return fit_decisions([m for m, _ in kept], [r for _, r in kept]), len(kept)
+    return fit_decisions([m for m, _ in kept], [r for _, r in kept], views), len(kept)
 
 
 def save_decisions(path: Path, decisions: Decisions | None, *, inputs: dict, messages: int) -> None:

@@ -149,10 +149,10 @@ def replay_fit(real_fit):
     import hashlib
     import pickle
 
-    def fit(messages, readings):
-        key = hashlib.sha256(pickle.dumps((list(messages), list(readings)), protocol=5)).hexdigest()
+    def fit(messages, readings, views=None):
+        key = hashlib.sha256(pickle.dumps((list(messages), list(readings), views), protocol=5)).hexdigest()
         if key not in _FITS:
-            _FITS[key] = real_fit(messages, readings)
+            _FITS[key] = real_fit(messages, readings, views)
         return _FITS[key]
 
     return fit
