@@ -191,10 +191,12 @@ class Retriever:
         self._alternate = np.array([v.kind == ALTERNATE_KIND for v in index.views], dtype=bool)
         self._document_views = ~self._alternate
         self._alternate_ids = np.flatnonzero(self._alternate)
-        # The alternate questions' own vectors, to compare with the question's own (unfocused) vector.
-        alternate_ids = np.flatnonzero(self._alternate)
-        self._alternate_vectors = (np.stack([index.dense.reconstruct(int(i)) for i in alternate_ids])
-                                   if len(alternate_ids) else np.zeros((0, index.dense.d), np.float32))
+        # The alternate questions' own vectors, to compare with the question's own (unfocused) vector
+        # where the search does not read the whole index (a whole-index search compares both at once).
+        self._search_whole = index.dense.ntotal <= SEARCH_ALL_UP_TO  # small indexes: every passage gets a score
+        self._alternate_vectors = (np.stack([index.dense.reconstruct(int(i)) for i in self._alternate_ids])
+                                   if len(self._alternate_ids) and not self._search_whole
+                                   else np.zeros((0, index.dense.d), np.float32))
         self._owner = np.array([v.passage for v in index.views], dtype=np.int64)
         self.document_words = known_words if known_words is not None else document_words(index.passages)
         stems_per_passage = [word_stems(p.plain_text) for p in index.passages]  # one stemming pass for both
@@ -338,9 +340,14 @@ class Retriever:
         else:
             own = vector = self.embedder.encode_queries([query.dense_text])[0]
         index = self.index.dense
-        # Small indexes are searched whole, so every passage gets a score.
-        depth = index.ntotal if index.ntotal <= SEARCH_ALL_UP_TO else SEARCH_DEPTH
-        scores, ids = index.search(vector.reshape(1, -1), depth)
+        whole = self._search_whole
+        depth = index.ntotal if whole else SEARCH_DEPTH
+        # Alternate questions are matched as whole questions: the question as asked against each,
+        # not the topic-focused search vector (with which even the same words score about 0.86).
+        # A whole-index search takes both vectors in one product, reading the index once.
+        both = whole and len(self._alternate_ids) and (query.focused or not self.settings.sentences)
+        scores, ids = index.search(np.stack([vector, own]) if both else vector.reshape(1, -1), depth)
+        own_cosines = cosine_per_view(scores[1], ids[1], index.ntotal) if both else None
         scores, ids = scores[0], ids[0]
         if not self.settings.sentences:
             passage_views = self._kind[np.clip(ids, 0, None)]
@@ -348,12 +355,14 @@ class Retriever:
         n = len(self.index.passages)
         best = best_per_passage(scores, ids, self._owner, n)
         view_scores = cosine_per_view(scores, ids, index.ntotal)
-        if not len(self._alternate_vectors):
+        if not len(self._alternate_ids):
             return best, best, view_scores, own, -1.0
         document = best_per_passage(scores, ids, self._owner, n, views=self._document_views)
-        # Matched as whole questions: the question as asked against each alternate question, not
-        # the topic-focused search vector (with which even the same words score about 0.86).
-        return best, document, view_scores, own, float((self._alternate_vectors @ own).max())
+        if own_cosines is None and whole:
+            own_cosines = view_scores  # the search vector is the question's own, every view read
+        alternate = (own_cosines[self._alternate_ids].max() if own_cosines is not None
+                     else (self._alternate_vectors @ own).max())
+        return best, document, view_scores, own, float(alternate)
 
     def _sentence_tokens(self, view_id: int) -> frozenset[str]:
         """BM25 tokens of a sentence view, worked out on first use and kept."""

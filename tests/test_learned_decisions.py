@@ -409,3 +409,21 @@ def test_a_serving_assistant_picks_up_refitted_models(built_index_dir, tmp_path)
     os.utime(path, ns=(1, 1))  # a different stamp even on a coarse clock
     assert serving.refresh()
     assert "p_urgent" not in serving.ask("what is a hip injection?").debug
+
+
+def test_the_alternate_cosine_is_the_same_from_one_whole_index_search_as_from_a_product(assistant, monkeypatch):
+    """A small index is searched whole with the question's search vector and its own vector at once;
+    a large one compares the own vector with every alternate question separately. Both give the
+    same best cosine, for questions with and without a topic-focused form."""
+    import qa.retriever
+    from qa.retriever import Retriever
+
+    whole = assistant.retriever
+    monkeypatch.setattr(qa.retriever, "SEARCH_ALL_UP_TO", 100)  # as if the index were large
+    partial = Retriever(whole.index, whole.embedder, whole.glossary, whole.corrector, whole.settings)
+    questions = ["how long does a hip injection last?", "steroid or gel?", "can I drive home after the jab"]
+    assert {bool(whole.analyse(q).focused) for q in questions} == {True, False}
+    for question in questions:
+        searched, by_product = whole.search(question)[0], partial.search(question)[0]
+        assert searched.alternate_cosine > 0.5
+        assert searched.alternate_cosine == pytest.approx(by_product.alternate_cosine, abs=1e-5)
