@@ -28,7 +28,7 @@ import os
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -49,8 +49,9 @@ from .text import fold, strip_markdown
 log = logging.getLogger("qa.training")
 ENV_TRAINING_DIR = "QA_TRAINING_DIR"
 DECISIONS_FILE = "decisions.json"
-DECISIONS_FORMAT = 6  # 3: coverage reads the nearest labelled messages; 4: and the floor of what was answered;
-# 5: urgency reads the message's words, and may veto a rule's warning; 6: the learned re-ranking (qa.ranking)
+DECISIONS_FORMAT = 7  # 3: coverage reads the nearest labelled messages; 4: and the floor of what was answered;
+# 5: urgency reads the message's words, and may veto a rule's warning; 6: the learned re-ranking (qa.ranking);
+# 7: a veto per level of the rule's warning
 #: Labelled messages read at once while training, so the encoder can batch them.
 READ_THREADS = 8
 #: A missed red flag costs as much as this many false alarms when the urgency cut is chosen.
@@ -60,6 +61,8 @@ URGENT_MISS_COST = 10.0
 #: alarms and no missed warning without a veto: at the least itself (a cost-balanced cut),
 #: 3 missed and 62 false alarms; at half of it, none missed and 76 (of 360 and 1,617).
 VETO_SHARE = 0.5
+#: The levels of a rule's warning the model may veto, each with its own cut (``pick_veto``); never an emergency.
+VETOED_LEVELS = ("warning", "personal")
 #: The word features' length against the unit-length sentence vector in the urgency model.
 #: Leave one set out over 15 sets with a cost-balanced veto (docs/evaluation.md): 1 -> 5 missed,
 #: 78 false alarms; 2 -> 1 and 68; 3 -> 3 and 70; 4 -> 2 and 72 (of 361 and 1,616).
@@ -106,7 +109,8 @@ class Decisions:
     covered_vectors: np.ndarray  # (messages, dimension), unit length
     not_covered_vectors: np.ndarray
     answered_floor: float = -1.0
-    urgency_veto: float = 0.0  # a rule's warning on a message the urgency model puts under this is dropped
+    #: Per level of a rule's warning ("warning", "personal"): a message the urgency model puts under it is not urgent.
+    urgency_veto: dict[str, float] = field(default_factory=dict)
     ranking: LinearModel | None = None  # the learned re-ranking of passages (qa.ranking); None: the fused order
 
     def nearest(self, vector: np.ndarray) -> tuple[float, float]:
@@ -120,7 +124,8 @@ class Decisions:
         rows = lambda m: [[round(float(x), 5) for x in row] for row in m]  # noqa: E731
         return {"format": DECISIONS_FORMAT, "urgency": self.urgency.to_json(), "coverage": self.coverage.to_json(),
                 "covered_vectors": rows(self.covered_vectors), "not_covered_vectors": rows(self.not_covered_vectors),
-                "answered_floor": float(self.answered_floor), "urgency_veto": float(self.urgency_veto),
+                "answered_floor": float(self.answered_floor),
+                "urgency_veto": {level: float(v) for level, v in self.urgency_veto.items()},
                 "ranking": self.ranking.to_json() if self.ranking is not None else None}
 
     @classmethod
@@ -128,11 +133,12 @@ class Decisions:
         if data.get("format") != DECISIONS_FORMAT:
             raise ValueError(f"decisions format {data.get('format')!r}, expected {DECISIONS_FORMAT}")
         urgency, coverage = LinearModel.from_json(data["urgency"]), LinearModel.from_json(data["coverage"])
-        floor, veto = float(data["answered_floor"]), float(data["urgency_veto"])
+        floor = float(data["answered_floor"])
+        veto = {str(level): float(v) for level, v in dict(data["urgency_veto"]).items()}
         if not -1.0 <= floor <= 1.0:
             raise ValueError("answered_floor must be a cosine")
-        if not 0.0 <= veto <= urgency.threshold:
-            raise ValueError("urgency_veto must be a probability under the urgency threshold")
+        if not all(level in VETOED_LEVELS and 0.0 <= v <= urgency.threshold for level, v in veto.items()):
+            raise ValueError("urgency_veto must map warning levels to probabilities under the urgency threshold")
         ranking = LinearModel.from_json(data["ranking"]) if data.get("ranking") else None
         if ranking is not None and (ranking.cues != RANKING_FEATURES or len(ranking.weights) != len(RANKING_FEATURES)):
             raise ValueError(f"the ranking model must read exactly {', '.join(RANKING_FEATURES)}")
@@ -182,6 +188,7 @@ def training_fingerprint(folder: Path, corpus_dir: Path, *, index: dict) -> dict
     digest = lambda path: hashlib.sha256(path.read_bytes()).hexdigest()  # noqa: E731
     return {"features": {"format": DECISIONS_FORMAT, "urgency": list(URGENCY_CUES), "coverage": list(COVERAGE_CUES),
                          "urgency_words": URGENCY_WORD_WEIGHT, "veto_share": VETO_SHARE,
+                         "vetoed_levels": list(VETOED_LEVELS),
                          "ranking": list(RANKING_FEATURES), "rerank_depth": RERANK_DEPTH,
                          "vote": [VOTE_NEIGHBOURS, VOTE_TEMPERATURE]},
             "index": index,
@@ -349,9 +356,10 @@ def fit_decisions(messages: Sequence[LabelledMessage], readings: Sequence[Readin
         threshold = pick_threshold(combined, labels, miss_cost=miss_cost)
         models[name] = fit_model(vectors, cues_for(frozenset()), labels, cue_names=cue_names, threshold=threshold,
                                  texts=word_texts, word_weight=words)
-    veto = pick_veto(oofs["urgency"], [m.urgent for m in messages], rule_urgent=[r.flags.urgent for r in readings],
-                     overridable=[not r.flags.emergency for r in readings], share=VETO_SHARE)
-    veto = min(veto, models["urgency"].threshold)  # above the cut it would veto nothing the cut keeps
+    veto = pick_veto(oofs["urgency"], [m.urgent for m in messages], levels=[r.flags.level for r in readings],
+                     share=VETO_SHARE, vetoed=VETOED_LEVELS)
+    # Above the cut a veto would drop nothing the cut keeps.
+    veto = {level: min(v, models["urgency"].threshold) for level, v in veto.items()}
     return Decisions(models["urgency"], models["coverage"], vectors[covered].astype(np.float32),
                      vectors[not_covered].astype(np.float32), floor, veto,
                      fit_ranking(ranking_examples(messages, readings, views)) if views is not None else None)

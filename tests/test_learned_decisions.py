@@ -58,15 +58,22 @@ def test_fit_learns_the_direction_that_separates_the_classes():
         fit_model(vectors, np.zeros((60, 1)), [True] * 60, cue_names=("none",))
 
 
+WARNING = Triage(urgent=True, emergency=False, level="warning")
+PERSONAL = Triage(urgent=True, emergency=False, level="personal")
+VETO = {"warning": 0.3, "personal": 0.45}
+
+
 @pytest.mark.parametrize("flags,probability,veto,expected", [
-    (Triage(urgent=True, emergency=True), 0.0, 0.3, (True, True)),  # an emergency word is urgent whatever the model says
-    (Triage(urgent=True, emergency=False), 0.0, 0.0, (True, False)),  # no veto: a rule hit stays urgent
-    (Triage(urgent=True, emergency=False), 0.35, 0.3, (True, False)),  # the model not sure enough to veto
-    (Triage(urgent=True, emergency=False), 0.1, 0.3, (False, False)),  # a rule's warning the model finds very unlikely
-    (Triage(urgent=True, emergency=False), None, 0.3, (True, False)),  # no model: the rules alone
-    (Triage(urgent=False, emergency=False), 0.8, 0.3, (True, False)),  # the model catches what the rules missed
-    (Triage(urgent=False, emergency=False), 0.2, 0.3, (False, False)),
-    (Triage(urgent=False, emergency=False), None, 0.0, (False, False)),
+    (Triage(urgent=True, emergency=True, level="emergency"), 0.0, VETO, (True, True)),  # an emergency word, whatever the model says
+    (WARNING, 0.0, {}, (True, False)),  # no veto: a rule hit stays urgent
+    (WARNING, 0.35, VETO, (True, False)),  # the model not sure enough to veto a warning
+    (PERSONAL, 0.35, VETO, (False, False)),  # ... but sure enough to veto a personal sign alone
+    (WARNING, 0.1, VETO, (False, False)),  # a rule's warning the model finds very unlikely
+    (PERSONAL, 0.5, VETO, (True, False)),
+    (WARNING, None, VETO, (True, False)),  # no model: the rules alone
+    (Triage(urgent=False, emergency=False), 0.8, VETO, (True, False)),  # the model catches what the rules missed
+    (Triage(urgent=False, emergency=False), 0.2, VETO, (False, False)),
+    (Triage(urgent=False, emergency=False), None, {}, (False, False)),
 ])
 def test_urgency_policy(flags, probability, veto, expected):
     decision = decide_urgency(flags, probability, threshold=0.5, veto_below=veto)
@@ -74,17 +81,31 @@ def test_urgency_policy(flags, probability, veto, expected):
     assert (decision.reason == "learned_veto") == (flags.urgent and not decision.urgent)
 
 
-def test_veto_sits_at_a_share_of_the_least_likely_real_warning_the_rules_caught():
-    # Rule hits: real ones at 0.9 and 0.3, false alarms at 0.05 and 0.1, an emergency (real) at 0.02;
-    # a real warning the rules missed at 0.01.
-    p = [0.9, 0.3, 0.05, 0.1, 0.02, 0.01]
-    labels = [True, True, False, False, True, True]
-    rules = [True, True, True, True, True, False]
-    soft = [True, True, True, True, False, True]
-    # Half the least real soft rule hit (0.3): the emergency and the rules' miss do not count.
-    assert pick_veto(p, labels, rule_urgent=rules, overridable=soft, share=0.5) == pytest.approx(0.15)
+def test_veto_sits_at_a_share_of_the_least_likely_real_warning_the_rules_caught_per_level():
+    # Rule hits: real warnings at 0.9 and 0.3, real personal ones at 0.8 and 0.6, false alarms at
+    # 0.05 and 0.1, an emergency (real) at 0.02; a real one the rules missed at 0.01.
+    p = [0.9, 0.3, 0.8, 0.6, 0.05, 0.1, 0.02, 0.01]
+    labels = [True, True, True, True, False, False, True, True]
+    levels = ["warning", "warning", "personal", "personal", "warning", "personal", "emergency", ""]
+    # Half the least real hit of each level: the emergency and the rules' miss do not count.
+    assert pick_veto(p, labels, levels=levels, share=0.5) == pytest.approx({"warning": 0.15, "personal": 0.3})
+    # A level with no real hit takes the least over the others.
+    no_personal = [True, True, False, False, False, False, True, True]
+    assert pick_veto(p, no_personal, levels=levels, share=0.5) == pytest.approx({"warning": 0.15, "personal": 0.15})
     # No real warning among the rule hits: nothing to measure a margin from, so no veto.
-    assert pick_veto(p, [False, False, False, False, True, True], rule_urgent=rules, overridable=soft, share=0.5) == 0.0
+    none = [False] * 6 + [True, True]
+    assert pick_veto(p, none, levels=levels, share=0.5) == {"warning": 0.0, "personal": 0.0}
+
+
+def test_triage_reports_the_strongest_level_that_made_a_message_urgent():
+    from qa.decisions.triage import BUILT_IN_SIGNS, triage
+
+    assert triage("my hip is red and swollen", BUILT_IN_SIGNS).level == "personal"
+    assert triage("my hip is red and I have a fever", BUILT_IN_SIGNS).level == "warning"
+    assert triage("I have chest pain and a fever", BUILT_IN_SIGNS).level == "emergency"
+    assert triage("what are the signs of infection?", BUILT_IN_SIGNS).level == ""
+    personal, warning = triage("my hip is red and swollen", BUILT_IN_SIGNS), triage("I have a fever", BUILT_IN_SIGNS)
+    assert personal.either(warning).level == warning.either(personal).level == "warning"
 
 
 def test_word_features_are_scikit_learns_tfidf_redone_in_plain_python():
@@ -220,8 +241,11 @@ def test_the_models_are_saved_beside_the_index_with_their_inputs_and_a_checksum(
     words = models["urgency"]["words"]
     assert len(words["terms"]) > 1000 and "what if" in words["terms"] and models["coverage"]["words"] is None
     assert len(models["urgency"]["weights"]) == 384 + len(models["urgency"]["cues"]) + len(words["terms"])
-    # The veto is fitted (there are real warnings among the rules' hits) and sits under the urgency cut.
-    assert 0 < models["urgency_veto"] < models["urgency"]["threshold"]
+    # The veto is fitted per level (there are real warnings of both among the rules' hits) and sits
+    # under the urgency cut; a personal sign alone is vetoed more readily than a warning.
+    veto = models["urgency_veto"]
+    assert set(veto) == {"warning", "personal"}
+    assert 0 < veto["warning"] < veto["personal"] <= models["urgency"]["threshold"]
     assert len(models["covered_vectors"]) > 800 and len(models["not_covered_vectors"]) > 300
     assert {len(row) for row in models["covered_vectors"] + models["not_covered_vectors"]} == {384}
 
@@ -330,14 +354,16 @@ def test_a_changed_labelled_set_makes_the_models_stale_and_a_load_refits_them(bu
     assert json.loads((index_dir / "decisions.json").read_text())["payload"]["messages"] == before + 1
 
 
-def test_a_veto_above_the_urgency_cut_is_refused():
+def test_a_veto_above_the_urgency_cut_or_for_an_emergency_is_refused():
     from qa.training import Decisions
 
     model = LinearModel(np.zeros(2), bias=0.0, threshold=0.4, cues=())
-    good = Decisions(model, model, np.ones((1, 2), np.float32), np.ones((1, 2), np.float32), -1.0, 0.2).to_json()
-    assert Decisions.from_json(json.loads(json.dumps(good))).urgency_veto == pytest.approx(0.2)
-    with pytest.raises(ValueError, match="urgency_veto"):
-        Decisions.from_json({**good, "urgency_veto": 0.5})
+    good = Decisions(model, model, np.ones((1, 2), np.float32), np.ones((1, 2), np.float32), -1.0,
+                     {"warning": 0.2, "personal": 0.3}).to_json()
+    assert Decisions.from_json(json.loads(json.dumps(good))).urgency_veto == pytest.approx({"warning": 0.2, "personal": 0.3})
+    for veto in ({"warning": 0.5}, {"emergency": 0.1}, {"personal": -0.1}):
+        with pytest.raises(ValueError, match="urgency_veto"):
+            Decisions.from_json({**good, "urgency_veto": veto})
 
 
 def test_a_tampered_model_file_is_refused_not_loaded(built_index_dir, tmp_path):

@@ -9,10 +9,10 @@ decides, because it was measured to hold on messages nobody had read
 * urgency: urgent when the rules say so or the model's probability reaches its
   threshold (recall first: a missed warning sign is the worst error); a rule's
   warning (never an emergency) is dropped when the model, which reads the
-  message's words as well as its vector, finds it very unlikely (``veto_below``: half
-  the least probability a real warning got from a model that had not seen it,
-  ``qa.decisions.learned.pick_veto``): "what if I get a fever", "numb for an
-  hour, fine now";
+  message's words as well as its vector, finds it very unlikely (``veto_below``: per
+  level, half the least probability a real warning of that level got from a model
+  that had not seen it, ``qa.decisions.learned.pick_veto``): "what if I get a
+  fever", "numb for an hour, fine now";
 * coverage: answered when the message is one of the clinic's alternate
   questions in other words (``ALTERNATE_MATCH``) and no labelled message the
   document does not answer is as close; declined when it is further from
@@ -27,7 +27,9 @@ Without a model (no labelled sets), the rules decide as before. Pure functions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from .scope import ScopeDecision
 from .triage import Triage
@@ -52,13 +54,15 @@ class Urgency:
     reason: str  # "rules", "learned", "rules+learned", "learned_veto" (a rule's warning dropped) or ""
 
 
-def decide_urgency(flags: Triage, probability: float | None, threshold: float, *, veto_below: float = 0.0) -> Urgency:
-    """``veto_below``: a rule's warning (never an emergency) stands only if the model gives
-    the message at least this probability (``qa.decisions.learned.pick_veto``)."""
+def decide_urgency(flags: Triage, probability: float | None, threshold: float, *,
+                   veto_below: Mapping[str, float] = MappingProxyType({})) -> Urgency:
+    """``veto_below``: per level of the rules' warning (``Triage.level``: "warning", "personal"),
+    the probability the model must give the message for the warning to stand
+    (``qa.decisions.learned.pick_veto``); an emergency is never vetoed."""
     learned = probability is not None and probability >= threshold
     if flags.emergency:
         return Urgency(True, True, "rules")
-    if flags.urgent and probability is not None and probability < veto_below and not learned:
+    if flags.urgent and probability is not None and probability < veto_below.get(flags.level, 0.0) and not learned:
         return Urgency(False, False, "learned_veto")
     if flags.urgent or learned:
         reason = "rules+learned" if flags.urgent and learned else ("rules" if flags.urgent else "learned")

@@ -113,12 +113,16 @@ class Triage:
     emergency: bool
     signs: tuple[str, ...] = ()  # the terms that matched, for explanations and tests
     denied: tuple[str, ...] = ()  # signs the message only mentions as absent ("no fever or anything")
+    #: The strongest level that made the message urgent (``LEVELS``; "" when not urgent): a sign
+    #: of the ``personal`` level alone ("my hip is red") is weaker evidence than a ``warning`` one.
+    level: str = ""
 
     def either(self, other: Triage) -> Triage:
         """Urgent if either reading is: the message as typed, or with its typos corrected ("feaver")."""
+        levels = [level for level in LEVELS if level in (self.level, other.level)]
         return Triage(urgent=self.urgent or other.urgent, emergency=self.emergency or other.emergency,
                       signs=tuple(dict.fromkeys(self.signs + other.signs)),
-                      denied=tuple(dict.fromkeys(self.denied + other.denied)))
+                      denied=tuple(dict.fromkeys(self.denied + other.denied)), level=levels[0] if levels else "")
 
 
 #: How a fever given as a number is recorded among a message's signs.
@@ -207,8 +211,9 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     several = sum(s.level == "personal" for s in matched) >= 2
     personal_sign = any(s.level == "personal" for s in matched) and (describes_self or (several and not informational))
     urgent = emergency or warning or personal_sign
+    level = "emergency" if emergency else "warning" if warning else "personal" if personal_sign else ""
     return Triage(urgent=urgent, emergency=emergency, signs=tuple(s.term for s in matched) if urgent else (),
-                  denied=tuple(denied))
+                  denied=tuple(denied), level=level)
 
 
 def _describes_now(text: str, start: int, end: int) -> bool:
