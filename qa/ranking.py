@@ -7,8 +7,8 @@ question each vote for their passage, weighted by how near they are (a softmax
 of their cosines), as a k-nearest-neighbour classifier would; a small linear
 model, fitted on the labelled sets, then weighs that vote against the fused
 score, the document's own cosine and BM25 for the best candidates of the fused
-ranking. Leave one set out over 15 sets it took hit@1 from 0.888 to 0.915
-(docs/evaluation.md).
+ranking. Leave one set out over 15 sets it took hit@1 from 0.901 to 0.924
+through the whole assistant (docs/evaluation.md).
 
 The functions here are pure: the retriever calls them with all of the index's
 alternate questions; training (``qa.training.fit_ranking``) with those of the
