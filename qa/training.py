@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -115,10 +116,19 @@ class Decisions:
 
     def nearest(self, vector: np.ndarray) -> tuple[float, float]:
         """Best cosines of ``vector`` with a covered and a not-covered labelled message (-1: none)."""
-        v = np.asarray(vector, dtype=np.float32)
-        covered, not_covered = (float((m @ v).max()) if len(m) else -1.0
-                                for m in (self.covered_vectors, self.not_covered_vectors))
-        return covered, not_covered
+        if not self._labelled_vectors.size:
+            return -1.0, -1.0
+        cosines = self._labelled_vectors @ np.asarray(vector, dtype=np.float32)
+        split = len(self.covered_vectors)
+        return (float(cosines[:split].max()) if split else -1.0,
+                float(cosines[split:].max()) if len(cosines) > split else -1.0)
+
+    @cached_property
+    def _labelled_vectors(self) -> np.ndarray:
+        """Both kinds of labelled vector in one matrix, so a question reads them in one product:
+        after an encode has evicted them from the cache, two products cost 0.26 ms and one 0.14."""
+        parts = [m for m in (self.covered_vectors, self.not_covered_vectors) if len(m)]
+        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32) if parts else np.zeros((0, 0), np.float32)
 
     def to_json(self) -> dict:
         rows = lambda m: [[round(float(x), 5) for x in row] for row in m]  # noqa: E731

@@ -453,3 +453,17 @@ def test_the_alternate_cosine_is_the_same_from_one_whole_index_search_as_from_a_
         searched, by_product = whole.search(question)[0], partial.search(question)[0]
         assert searched.alternate_cosine > 0.5
         assert searched.alternate_cosine == pytest.approx(by_product.alternate_cosine, abs=1e-5)
+
+
+def test_the_nearest_labelled_messages_of_each_kind_are_read_in_one_product():
+    from qa.training import Decisions
+
+    model = LinearModel(np.zeros(2), bias=0.0, threshold=0.4, cues=())
+    covered = np.array([[1.0, 0.0], [0.6, 0.8]], np.float32)
+    not_covered = np.array([[0.0, 1.0]], np.float32)
+    decisions = Decisions(model, model, covered, not_covered)
+    assert decisions.nearest(np.array([0.8, 0.6])) == pytest.approx((0.96, 0.6))
+    assert Decisions(model, model, covered, np.zeros((0, 0), np.float32)).nearest(np.array([0.0, 1.0])) == \
+        pytest.approx((0.8, -1.0))
+    assert Decisions(model, model, np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)).nearest(
+        np.array([0.0, 1.0])) == (-1.0, -1.0)
