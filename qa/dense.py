@@ -118,7 +118,7 @@ def cosine_per_view(scores: np.ndarray, ids: np.ndarray, n_views: int) -> np.nda
 
 
 def set_search_threads(threads: int) -> None:
-    """Threads FAISS may use per search, for the whole process.
+    """Threads FAISS and numpy's BLAS may use per search, for the whole process.
 
     One per question, as for the encoder: FAISS's OpenMP default (every core)
     made an exact search of 100k vectors 6x slower (40 vs 6 ms) on the busy
@@ -126,8 +126,16 @@ def set_search_threads(threads: int) -> None:
     (bench/RESULTS.md, section 6). Set when an index is put to answering
     questions, so a build before it (``python -m qa build``, or the first start)
     still uses every core.
+
+    numpy's BLAS likewise: with its default of a thread per core, each small product a
+    question makes (the labelled neighbours, 1,617 x 384) waited for a second core that
+    was busy answering another question: 4.6 ms per product on the busy 2-core machine
+    (profiled over questions.csv beside a cross-validation run), 0.4 ms with one thread.
     """
+    from threadpoolctl import threadpool_limits
+
     faiss.omp_set_num_threads(max(1, threads))
+    threadpool_limits(max(1, threads), user_api="blas")  # for the whole process, until set again
 
 
 def apply_search_settings(index: faiss.Index) -> faiss.Index:

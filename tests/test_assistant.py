@@ -241,9 +241,16 @@ def test_not_covered_terms_are_absent_from_the_document(assistant):
 
 
 def test_searches_run_on_one_thread_per_question(assistant):
-    """FAISS's default (every core) fights the other questions' threads; see qa.dense.set_search_threads."""
+    """FAISS's and numpy's defaults (every core) fight the other questions' threads; see
+    qa.dense.set_search_threads. numpy's BLAS is a library of its own: every one loaded is held to one."""
     import faiss
+    import numpy as np
+    from threadpoolctl import threadpool_info
 
     from qa.encoder.embedder import torch_threads
 
     assert faiss.omp_get_max_threads() == torch_threads() == 1
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert any("numpy" in lib["filepath"] for lib in blas), blas
+    assert {lib["num_threads"] for lib in blas} == {1}
+    assert np.ones((512, 384), np.float32) @ np.ones(384, np.float32) == pytest.approx(np.full(512, 384.0))
