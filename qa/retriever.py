@@ -26,10 +26,10 @@ from .dense import SEARCH_ALL_UP_TO, SEARCH_DEPTH, best_per_passage, cosine_per_
 from .fusion import RRF_K, rrf
 from .glossary import Glossary, document_terms, matches
 from .index_store import Index
-from .lexical import lexical_tokens, word_pairs, word_stems
+from .lexical import LexicalIndex, lexical_tokens, word_pairs, word_stems
 from .decisions.message import split_message
 from .passages import Passage
-from .ranking import RERANK_DEPTH, candidate_features, neighbour_vote, rerank
+from .ranking import RERANK_DEPTH, candidate_features, neighbour_vote, rerank, word_vote
 from .spelling import SpellingCorrector
 from .text import words
 
@@ -96,6 +96,9 @@ class Query:
     #: with their own set's alternate questions left out (qa.training.fit_ranking).
     view_cosines: np.ndarray | None = field(default=None, compare=False, repr=False)
     lexical_scores: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: BM25 of the question's words against each alternate question (in view order; None when
+    #: there are none): the re-ranking's vote by words.
+    alternate_lexical: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def dense_text(self) -> str:
@@ -198,6 +201,10 @@ class Retriever:
                                    if len(self._alternate_ids) and not self._search_whole
                                    else np.zeros((0, index.dense.d), np.float32))
         self._owner = np.array([v.passage for v in index.views], dtype=np.int64)
+        # Patients' words, as they wrote them (the vote by words of qa.ranking): built here from the
+        # index's own views, a few milliseconds, so the index on disk needs no second BM25 folder.
+        self._alternate_lexical = (LexicalIndex.build([lexical_tokens(index.views[i].text) for i in self._alternate_ids])
+                                   if len(self._alternate_ids) else None)
         self.document_words = known_words if known_words is not None else document_words(index.passages)
         stems_per_passage = [word_stems(p.plain_text) for p in index.passages]  # one stemming pass for both
         frequencies = document_frequencies(stems_per_passage)
@@ -279,7 +286,9 @@ class Retriever:
         query = replace(query, alternate_cosine=alternate,
                         document_cosines=tuple(float(document_scores[i]) for i in document_order),
                         document_lexical=float(lexical_scores[document_order[0]]) if n else 0.0,
-                        view_cosines=view_scores, lexical_scores=lexical_scores)
+                        view_cosines=view_scores, lexical_scores=lexical_scores,
+                        alternate_lexical=(self._alternate_lexical.scores(lexical_tokens(query.corrected))
+                                           if self._alternate_lexical is not None else None))
         s = self.settings
         if ranker is not None and alternate > -1.0 and s.dense and s.lexical and s.fusion == "score":
             candidates = top_k(fused, max(k, RERANK_DEPTH))
@@ -287,7 +296,8 @@ class Retriever:
             features = candidate_features(
                 candidates, fused=fused, document=document_scores,
                 lexical_share=lexical_scores / top if top > 0 else np.zeros(n),
-                vote=neighbour_vote(view_scores, self._owner, self._alternate_ids, n))
+                meaning_vote=neighbour_vote(view_scores, self._owner, self._alternate_ids, n),
+                words_vote=word_vote(query.alternate_lexical, self._owner[self._alternate_ids], n))
             order, probabilities = rerank(candidates, features, ranker)
             order = order[: max(1, k)]
             score = dict(zip(order.tolist(), probabilities.tolist()))

@@ -42,7 +42,8 @@ from .decisions.learned import LinearModel, fit_model, pick_threshold, pick_veto
 from .decisions.policy import EXACT_SCOPE_REASONS
 from .decisions.signals import COVERAGE_CUES, URGENCY_CUES, neighbour_cues
 from .dense import best_per_passage
-from .ranking import RANKING_FEATURES, RERANK_DEPTH, VOTE_NEIGHBOURS, VOTE_TEMPERATURE, candidate_features, neighbour_vote
+from .ranking import (RANKING_FEATURES, RERANK_DEPTH, VOTE_NEIGHBOURS, VOTE_TEMPERATURE, WORD_VOTE_TEMPERATURE,
+                      candidate_features, neighbour_vote, word_vote)
 from .reading import Reading
 from .retriever import RetrievalSettings, top_k
 from .text import fold, strip_markdown
@@ -200,7 +201,7 @@ def training_fingerprint(folder: Path, corpus_dir: Path, *, index: dict) -> dict
                          "urgency_words": URGENCY_WORD_WEIGHT, "veto_share": VETO_SHARE,
                          "vetoed_levels": list(VETOED_LEVELS),
                          "ranking": list(RANKING_FEATURES), "rerank_depth": RERANK_DEPTH,
-                         "vote": [VOTE_NEIGHBOURS, VOTE_TEMPERATURE]},
+                         "vote": [VOTE_NEIGHBOURS, VOTE_TEMPERATURE, WORD_VOTE_TEMPERATURE]},
             "index": index,
             "sets": [{"name": p.name, "sha256": digest(p)} for p in sets],
             "tables": [{"name": p.name, "sha256": digest(p)} for p in sorted(corpus_dir.glob("*.csv"))]}
@@ -290,6 +291,7 @@ def ranking_examples(messages: Sequence[LabelledMessage], readings: Sequence[Rea
     owner = np.asarray(views.owner)
     n = len(views.passages)
     document_views = np.array([text is None for text in views.alternates], dtype=bool)
+    alternate_ids = np.flatnonzero(~document_views)  # the order of Query.alternate_lexical
     sets_of: dict[str, set[str]] = {}
     for m in messages:
         if m.kind in ALTERNATE_KINDS and m.answer_quote.strip():
@@ -310,8 +312,11 @@ def ranking_examples(messages: Sequence[LabelledMessage], readings: Sequence[Rea
         share = lexical / lexical.max() if lexical.max() > 0 else np.zeros(n)
         fused = fused_dense + lexical_weight * share
         candidates = top_k(fused, RERANK_DEPTH)
+        bm25 = r.query.alternate_lexical
+        words = bm25[np.searchsorted(alternate_ids, ids)] if bm25 is not None else np.zeros(0)  # the voters' own
         features = candidate_features(candidates, fused=fused, document=document, lexical_share=share,
-                                      vote=neighbour_vote(cosines, owner, ids, n))
+                                      meaning_vote=neighbour_vote(cosines, owner, ids, n),
+                                      words_vote=word_vote(words, owner[ids], n))
         examples.append(RankingExample(candidates, features, gold[candidates]))
     return examples
 

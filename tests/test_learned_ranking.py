@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from qa.decisions.learned import LinearModel
-from qa.ranking import (RANKING_FEATURES, VOTE_NEIGHBOURS, VOTE_TEMPERATURE, candidate_features, neighbour_vote,
-                        rerank)
+from qa.ranking import (RANKING_FEATURES, VOTE_NEIGHBOURS, VOTE_TEMPERATURE, WORD_VOTE_TEMPERATURE,
+                        candidate_features, neighbour_vote, rerank, word_vote)
 
 
 # ------------------------------------------------------------- the vote
@@ -42,14 +42,26 @@ def test_only_the_nearest_alternates_vote_and_unretrieved_views_never_do():
     assert not neighbour_vote(cosines, owner, np.array([], dtype=np.int64), 2).any()
 
 
+def test_the_word_vote_is_a_softmax_of_bm25_shares_and_silent_when_no_word_is_shared():
+    passages = np.array([0, 1, 1, 2])
+    bm25 = np.array([2.0, 4.0, 0.0, 3.0])
+    shares = np.exp(np.array([0.5, 1.0, 0.75]) / WORD_VOTE_TEMPERATURE)
+    assert word_vote(bm25, passages, 3) == pytest.approx(np.array([shares[0], shares[1], shares[2]]) / shares.sum())
+    assert not word_vote(np.zeros(4), passages, 3).any()
+    assert not word_vote(np.zeros(0), np.zeros(0, np.int64), 3).any()
+
+
 def test_candidate_features_are_the_named_columns_in_order():
     fused = np.array([0.5, 0.9, 0.7])
     document = np.array([0.4, 0.8, 0.6])
     lexical = np.array([0.0, 1.0, 0.5])
     vote = np.array([0.2, 0.3, 0.5])
-    rows = candidate_features(np.array([1, 2, 0]), fused=fused, document=document, lexical_share=lexical, vote=vote)
+    words = np.array([0.0, 0.1, 0.9])
+    rows = candidate_features(np.array([1, 2, 0]), fused=fused, document=document, lexical_share=lexical,
+                              meaning_vote=vote, words_vote=words)
     assert rows.shape == (3, len(RANKING_FEATURES))
     assert rows[:, RANKING_FEATURES.index("vote")] == pytest.approx([0.3, 0.5, 0.2])
+    assert rows[:, RANKING_FEATURES.index("word_vote")] == pytest.approx([0.1, 0.9, 0.0])
     assert rows[:, RANKING_FEATURES.index("gap")] == pytest.approx([0.0, -0.2, -0.4])
     assert rows[:, RANKING_FEATURES.index("document")] == pytest.approx([0.8, 0.6, 0.4])
 
@@ -80,9 +92,10 @@ def test_a_message_never_votes_for_itself_nor_does_its_own_set():
     assert voters(views, {"asked in A": {"A"}, "asked in A and B": {"B"}}, "B").tolist() == [1, 2]
 
 
-def _reading(cosines, lexical):
+def _reading(cosines, lexical, words):
     return SimpleNamespace(query=SimpleNamespace(view_cosines=np.asarray(cosines, np.float32),
-                                                 lexical_scores=np.asarray(lexical, np.float32)))
+                                                 lexical_scores=np.asarray(lexical, np.float32),
+                                                 alternate_lexical=np.asarray(words, np.float32)))
 
 
 def test_examples_mark_the_passages_holding_the_quote_and_leave_out_other_kinds():
@@ -94,15 +107,17 @@ def test_examples_mark_the_passages_holding_the_quote_and_leave_out_other_kinds(
                 LabelledMessage("2", "a red flag", "red_flag", "A", "holds the quote"),
                 LabelledMessage("3", "off topic", "out_of_scope", "A", ""),
                 LabelledMessage("4", "other wording", "paraphrase", "B", "the first passage")]
-    readings = [_reading([0.9, 0.5, 0.1, 0.95], [0, 2, 0])] * 4
+    readings = [_reading([0.9, 0.5, 0.1, 0.95], [0, 2, 0], [1.5])] * 4
     examples = ranking_examples(messages, readings, views)
     assert len(examples) == 2  # the red flag and the uncovered message are not ranking examples
     first = examples[0]
     # Message 1 (set A) hears set B's alternate: passage 1 is lifted to 0.95 + 0.15 lexical, first.
     assert first.candidates[0] == 1 and first.gold.tolist() == [c == 1 for c in first.candidates]
     assert first.features[0, RANKING_FEATURES.index("vote")] == pytest.approx(1.0)
+    assert first.features[0, RANKING_FEATURES.index("word_vote")] == pytest.approx(1.0)
     # Message 4 (set B) is that alternate: it never votes for itself, so no vote at all.
     assert not examples[1].features[:, RANKING_FEATURES.index("vote")].any()
+    assert not examples[1].features[:, RANKING_FEATURES.index("word_vote")].any()
 
 
 def test_the_ranking_model_learns_to_follow_the_vote_when_the_vote_is_right():
@@ -117,8 +132,9 @@ def test_the_ranking_model_learns_to_follow_the_vote_when_the_vote_is_right():
         examples.append(RankingExample(np.arange(5), features, gold))
     model = fit_ranking(examples)
     assert model.cues == RANKING_FEATURES
-    assert int(np.argmax(np.abs(model.weights))) == RANKING_FEATURES.index("vote") and model.weights[3] > 0
-    assert fit_ranking([RankingExample(np.arange(2), np.ones((2, 5)), np.zeros(2, bool))]) is None
+    vote = RANKING_FEATURES.index("vote")
+    assert int(np.argmax(np.abs(model.weights))) == vote and model.weights[vote] > 0
+    assert fit_ranking([RankingExample(np.arange(2), np.ones((2, len(RANKING_FEATURES))), np.zeros(2, bool))]) is None
 
 
 # ------------------------------------------------------------- the artifact and the real sets
@@ -130,7 +146,8 @@ def test_the_ranking_model_is_saved_with_the_decisions_and_a_wrong_one_is_refuse
     models = json.loads((built_index_dir / "decisions.json").read_text())["payload"]["models"]
     ranking = models["ranking"]
     assert ranking["cues"] == list(RANKING_FEATURES) and len(ranking["weights"]) == len(RANKING_FEATURES)
-    assert ranking["weights"][RANKING_FEATURES.index("vote")] > 0  # the neighbours' vote counts for its passage
+    # Both neighbours' votes count for their passage.
+    assert ranking["weights"][RANKING_FEATURES.index("vote")] > 0 < ranking["weights"][RANKING_FEATURES.index("word_vote")]
     assert Decisions.from_json(json.loads(json.dumps(models))).ranking.cues == RANKING_FEATURES
     with pytest.raises(ValueError, match="ranking model"):
         Decisions.from_json({**models, "ranking": {**ranking, "cues": ["fused", "vote"]}})
@@ -159,8 +176,8 @@ def test_serving_re_ranks_and_without_the_model_keeps_the_fused_order(assistant)
     retriever = assistant.retriever
     question = "is the gel one the same as the steroid jab or different?"
     _, fused = retriever.search(question, k=5)
-    query, voted = retriever.search(question, k=5, ranker=LinearModel(np.eye(len(RANKING_FEATURES))[3], 0.0, 0.5,
-                                                                       RANKING_FEATURES))
+    only_vote = np.eye(len(RANKING_FEATURES))[RANKING_FEATURES.index("vote")]
+    query, voted = retriever.search(question, k=5, ranker=LinearModel(only_vote, 0.0, 0.5, RANKING_FEATURES))
     vote = neighbour_vote(query.view_cosines, retriever._owner, retriever._alternate_ids, len(assistant.passages))
     assert voted[0].passage == assistant.passages[int(np.argmax(vote))]
     assert [h.score for h in voted] == sorted((h.score for h in voted), reverse=True)
