@@ -38,8 +38,8 @@ from .decisions.policy import Urgency, decide_scope, decide_urgency
 from .decisions.signals import neighbour_cues
 from .decisions.scope import ScopeDecision
 from .reading import Reading, read_message
-from .training import (DECISIONS_FILE, READ_THREADS, Decisions, LabelledMessage, fit_decisions, fit_labelled, index_views,
-                       labelled_alternates, load_decisions, read_labelled, save_decisions, training_dir,
+from .training import (DECISIONS_FILE, READ_THREADS, Decisions, LabelledMessage, fit_decisions, fit_labelled,
+                       index_views, labelled_alternates, load_decisions, read_labelled, save_decisions, training_dir,
                        training_fingerprint)
 from .retriever import Hit, RetrievalSettings, Retriever, document_words
 from .decisions.function_words import FUNCTION_WORDS

@@ -61,7 +61,8 @@ def vote(similarities: np.ndarray, passages: np.ndarray, n_passages: int, *, tem
     return out
 
 
-def neighbour_vote(view_cosines: np.ndarray, owner: np.ndarray, alternate_ids: np.ndarray, n_passages: int) -> np.ndarray:
+def neighbour_vote(view_cosines: np.ndarray, owner: np.ndarray, alternate_ids: np.ndarray,
+                   n_passages: int) -> np.ndarray:
     """The vote by meaning: ``view_cosines`` is the question's cosine with every view (-1 where
     not retrieved); ``alternate_ids`` the views that are alternate questions allowed to vote."""
     return vote(view_cosines[alternate_ids].astype(np.float64) + 1.0, owner[alternate_ids], n_passages,

@@ -203,8 +203,8 @@ class Retriever:
         self._owner = np.array([v.passage for v in index.views], dtype=np.int64)
         # Patients' words, as they wrote them (the vote by words of qa.ranking): built here from the
         # index's own views, a few milliseconds, so the index on disk needs no second BM25 folder.
-        self._alternate_lexical = (LexicalIndex.build([lexical_tokens(index.views[i].text) for i in self._alternate_ids])
-                                   if len(self._alternate_ids) else None)
+        alternate_tokens = [lexical_tokens(index.views[i].text) for i in self._alternate_ids]
+        self._alternate_lexical = LexicalIndex.build(alternate_tokens) if alternate_tokens else None
         self.document_words = known_words if known_words is not None else document_words(index.passages)
         stems_per_passage = [word_stems(p.plain_text) for p in index.passages]  # one stemming pass for both
         frequencies = document_frequencies(stems_per_passage)

@@ -64,7 +64,8 @@ VETO = {"warning": 0.3, "personal": 0.45}
 
 
 @pytest.mark.parametrize("flags,probability,veto,expected", [
-    (Triage(urgent=True, emergency=True, level="emergency"), 0.0, VETO, (True, True)),  # an emergency word, whatever the model says
+    # An emergency word is urgent whatever the model says.
+    (Triage(urgent=True, emergency=True, level="emergency"), 0.0, VETO, (True, True)),
     (WARNING, 0.0, {}, (True, False)),  # no veto: a rule hit stays urgent
     (WARNING, 0.35, VETO, (True, False)),  # the model not sure enough to veto a warning
     (PERSONAL, 0.35, VETO, (False, False)),  # ... but sure enough to veto a personal sign alone
@@ -360,7 +361,8 @@ def test_a_veto_above_the_urgency_cut_or_for_an_emergency_is_refused():
     model = LinearModel(np.zeros(2), bias=0.0, threshold=0.4, cues=())
     good = Decisions(model, model, np.ones((1, 2), np.float32), np.ones((1, 2), np.float32), -1.0,
                      {"warning": 0.2, "personal": 0.3}).to_json()
-    assert Decisions.from_json(json.loads(json.dumps(good))).urgency_veto == pytest.approx({"warning": 0.2, "personal": 0.3})
+    read_back = Decisions.from_json(json.loads(json.dumps(good)))
+    assert read_back.urgency_veto == pytest.approx({"warning": 0.2, "personal": 0.3})
     for veto in ({"warning": 0.5}, {"emergency": 0.1}, {"personal": -0.1}):
         with pytest.raises(ValueError, match="urgency_veto"):
             Decisions.from_json({**good, "urgency_veto": veto})

@@ -147,7 +147,8 @@ def test_the_ranking_model_is_saved_with_the_decisions_and_a_wrong_one_is_refuse
     ranking = models["ranking"]
     assert ranking["cues"] == list(RANKING_FEATURES) and len(ranking["weights"]) == len(RANKING_FEATURES)
     # Both neighbours' votes count for their passage.
-    assert ranking["weights"][RANKING_FEATURES.index("vote")] > 0 < ranking["weights"][RANKING_FEATURES.index("word_vote")]
+    weights = dict(zip(RANKING_FEATURES, ranking["weights"]))
+    assert weights["vote"] > 0 and weights["word_vote"] > 0
     assert Decisions.from_json(json.loads(json.dumps(models))).ranking.cues == RANKING_FEATURES
     with pytest.raises(ValueError, match="ranking model"):
         Decisions.from_json({**models, "ranking": {**ranking, "cues": ["fused", "vote"]}})
