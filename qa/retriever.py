@@ -194,13 +194,14 @@ class Retriever:
         self._alternate = np.array([v.kind == ALTERNATE_KIND for v in index.views], dtype=bool)
         self._document_views = ~self._alternate
         self._alternate_ids = np.flatnonzero(self._alternate)
+        self._owner = np.array([v.passage for v in index.views], dtype=np.int64)
+        self._alternate_owner = self._owner[self._alternate_ids]  # the passage each alternate question votes for
         # The alternate questions' own vectors, to compare with the question's own (unfocused) vector
         # where the search does not read the whole index (a whole-index search compares both at once).
         self._search_whole = index.dense.ntotal <= SEARCH_ALL_UP_TO  # small indexes: every passage gets a score
         self._alternate_vectors = (np.stack([index.dense.reconstruct(int(i)) for i in self._alternate_ids])
                                    if len(self._alternate_ids) and not self._search_whole
                                    else np.zeros((0, index.dense.d), np.float32))
-        self._owner = np.array([v.passage for v in index.views], dtype=np.int64)
         # Patients' words, as they wrote them (the vote by words of qa.ranking): built here from the
         # index's own views, a few milliseconds, so the index on disk needs no second BM25 folder.
         alternate_tokens = [lexical_tokens(index.views[i].text) for i in self._alternate_ids]
@@ -297,7 +298,7 @@ class Retriever:
                 candidates, fused=fused, document=document_scores,
                 lexical_share=lexical_scores / top if top > 0 else np.zeros(n),
                 meaning_vote=neighbour_vote(view_scores, self._owner, self._alternate_ids, n),
-                words_vote=word_vote(query.alternate_lexical, self._owner[self._alternate_ids], n))
+                words_vote=word_vote(query.alternate_lexical, self._alternate_owner, n))
             order, probabilities = rerank(candidates, features, ranker)
             order = order[: max(1, k)]
             score = dict(zip(order.tolist(), probabilities.tolist()))
