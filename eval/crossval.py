@@ -39,6 +39,9 @@ def cross_validate(assistant, sets: Sequence[Path], *, k: int = 10, progress: bo
     """``{set name: {technique: metrics}}`` (keys of ``TECHNIQUES``) plus a ``"mean"`` entry."""
     from qa.training import LabelledMessage
 
+    from eval.remembering import RememberingEmbedder
+
+    assistant = assistant.with_embedder(RememberingEmbedder(assistant.embedder))
     questions = {path.stem: load_questions(path) for path in sets}
     document_only = assistant.trained_on([])  # the rules, and no labelled message as an alternate question
     results: dict[str, dict] = {}

@@ -114,9 +114,16 @@ class Assistant:
         """Same model and index, other retrieval settings (for evaluation)."""
         current = self._loaded
         retriever = Retriever(current.index, self.embedder, current.glossary, current.retriever.corrector, settings,
-                              known_words=current.retriever.document_words)
+                              known_words=current.retriever.document_words,
+                              clinic_questions=current.retriever.clinic_questions)
         return Assistant(paths=self.paths, embedder=self.embedder, loaded=replace(current, retriever=retriever),
                          settings=settings, auto_refresh=self.auto_refresh)
+
+    def with_embedder(self, embedder: Embedder) -> "Assistant":
+        """Same index, decisions and settings, another encoder of the same model (evaluation's
+        remembering one: ``eval.remembering``)."""
+        return Assistant(paths=self.paths, embedder=embedder, loaded=self._loaded, settings=self.settings,
+                         auto_refresh=False)
 
     def with_decisions(self, decisions: Decisions | None) -> "Assistant":
         """Same model, index and settings, other learned decisions (None: the rules alone).
@@ -326,10 +333,11 @@ def _read(loaded: _Loaded, question: str, *, searched: str, k: int) -> Reading:
 
 def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, ScopeDecision, dict]:
     """The rules' decisions, refined by the learned models when the index has them."""
-    alternate = reading.query.alternate_cosine
+    alternate, clinic = reading.query.alternate_cosine, reading.query.clinic_alternate_cosine
     if decisions is None or reading.vector is None:
         return (decide_urgency(reading.flags, None, 1.0),
-                decide_scope(reading.rule_scope, None, 0.0, alternate_cosine=alternate), {})
+                decide_scope(reading.rule_scope, None, 0.0, alternate_cosine=alternate,
+                             clinic_alternate_cosine=clinic), {})
     p_urgent = decisions.urgency.probability(reading.vector, (), reading.message)
     nearest_covered, nearest_not_covered = decisions.nearest(reading.vector)
     best = max(reading.query.document_cosines, default=-1.0)
@@ -337,7 +345,7 @@ def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, Sco
     p_covered = decisions.coverage.probability(reading.vector, cues)
     return (decide_urgency(reading.flags, p_urgent, decisions.urgency.threshold, veto_below=decisions.urgency_veto),
             decide_scope(reading.rule_scope, p_covered, decisions.coverage.threshold, alternate_cosine=alternate,
-                         nearest_not_covered=nearest_not_covered, nearest_answered=max(nearest_covered, best),
+                         clinic_alternate_cosine=clinic, nearest_not_covered=nearest_not_covered, nearest_answered=max(nearest_covered, best),
                          answered_floor=decisions.answered_floor),
             {"p_urgent": round(p_urgent, 4), "p_covered": round(p_covered, 4),
              "nearest_covered": round(nearest_covered, 4), "nearest_not_covered": round(nearest_not_covered, 4)})
@@ -480,7 +488,8 @@ def _prepare(index: Index, embedder: Embedder, corpus_dir: Path, settings: Retri
         warning_signs=warning_signs,
         not_covered=absent_from(load_not_covered(corpus_dir),
                                 " ".join(f"{p.heading} {p.plain_text}" for p in index.passages)),
-        retriever=Retriever(index, embedder, glossary, corrector, settings, known_words=known_words),
+        retriever=Retriever(index, embedder, glossary, corrector, settings, known_words=known_words,
+                            clinic_questions=frozenset(a.question for a in load_alternates(corpus_dir))),
         guidance=answers.find_guidance(index.passages),
         question_headings=_question_headings(index.passages),
         positions={p.id: i for i, p in enumerate(index.passages)},

@@ -91,6 +91,8 @@ class Query:
     #: questions (-1 when there are none or dense search is off):
     #: a wording the clinic has said the document answers (qa.decisions.policy.ALTERNATE_MATCH).
     alternate_cosine: float = field(default=-1.0, compare=False)
+    #: The same, over the clinic's own rows only (``corpus/alternate_questions.csv``), not the labelled sets'.
+    clinic_alternate_cosine: float = field(default=-1.0, compare=False)
     #: The question's cosine with every view of the index (-1 where not retrieved) and each
     #: passage's BM25 score (set by ``search``): training re-ranks labelled messages from these
     #: with their own set's alternate questions left out (qa.training.fit_ranking).
@@ -182,9 +184,11 @@ class Retriever:
         settings: RetrievalSettings = RetrievalSettings(),
         *,
         known_words: frozenset[str] | None = None,
+        clinic_questions: frozenset[str] = frozenset(),
     ) -> None:
         """``known_words``: :func:`document_words` of the index, when the caller
-        already has it (it is the same for every setting)."""
+        already has it (it is the same for every setting); ``clinic_questions``: the clinic's own
+        alternate questions (``corpus/alternate_questions.csv``), as against labelled wordings."""
         self.index = index
         self.embedder = embedder
         self.glossary = glossary
@@ -196,6 +200,9 @@ class Retriever:
         self._alternate_ids = np.flatnonzero(self._alternate)
         self._owner = np.array([v.passage for v in index.views], dtype=np.int64)
         self._alternate_owner = self._owner[self._alternate_ids]  # the passage each alternate question votes for
+        self.clinic_questions = frozenset(q.strip() for q in clinic_questions)
+        self._clinic_in_alternates = np.array([index.views[i].text.strip() in self.clinic_questions
+                                               for i in self._alternate_ids], dtype=bool)
         # The alternate questions' own vectors, to compare with the question's own (unfocused) vector
         # where the search does not read the whole index (a whole-index search compares both at once).
         self._search_whole = index.dense.ntotal <= SEARCH_ALL_UP_TO  # small indexes: every passage gets a score
@@ -276,15 +283,18 @@ class Retriever:
         n = len(self.index.passages)
         dense_scores = document_scores = np.full(n, -1.0, dtype=np.float32)
         view_scores = np.full(0, -1.0, dtype=np.float32)
-        alternate = -1.0
+        alternate = clinic = -1.0
         if self.settings.dense:
-            dense_scores, document_scores, view_scores, vector, alternate = self._dense(query)
+            dense_scores, document_scores, view_scores, vector, alternates = self._dense(query)
             query = replace(query, vector=vector)
+            if len(alternates):
+                alternate = float(alternates.max())
+                clinic = float(alternates[self._clinic_in_alternates].max(initial=-1.0))
         lexical_scores = self.index.lexical.scores(list(query.tokens)) if self.settings.lexical else np.zeros(n, np.float32)
         fused = self._fuse(dense_scores, lexical_scores)
         # The ranking the document alone gives (no alternate questions): what coverage is decided on.
         document_order = top_k(self._fuse(document_scores, lexical_scores) if alternate > -1.0 else fused, max(1, k))
-        query = replace(query, alternate_cosine=alternate,
+        query = replace(query, alternate_cosine=alternate, clinic_alternate_cosine=clinic,
                         document_cosines=tuple(float(document_scores[i]) for i in document_order),
                         document_lexical=float(lexical_scores[document_order[0]]) if n else 0.0,
                         view_cosines=view_scores, lexical_scores=lexical_scores,
@@ -337,10 +347,10 @@ class Retriever:
         asked = set(lexical_tokens(query.corrected)) & self._rare_stems
         return bool(asked & set(lexical_tokens(hits[0].passage.plain_text)))
 
-    def _dense(self, query: Query) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    def _dense(self, query: Query) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Best cosine per passage (over all its views, then over the document's own), the cosine
-        of every view searched, the question's own vector, and its best cosine with an
-        alternate question."""
+        of every view searched, the question's own vector, and its cosine with each alternate
+        question (in ``_alternate_ids`` order; none when the index has none)."""
         if query.focused:
             # Mean of the two directions: cosine with it is (about) the mean of
             # the cosines with the full and the focused question.
@@ -367,13 +377,12 @@ class Retriever:
         best = best_per_passage(scores, ids, self._owner, n)
         view_scores = cosine_per_view(scores, ids, index.ntotal)
         if not len(self._alternate_ids):
-            return best, best, view_scores, own, -1.0
+            return best, best, view_scores, own, np.zeros(0, np.float32)
         document = best_per_passage(scores, ids, self._owner, n, views=self._document_views)
         if own_cosines is None and whole:
             own_cosines = view_scores  # the search vector is the question's own, every view read
-        alternate = (own_cosines[self._alternate_ids].max() if own_cosines is not None
-                     else (self._alternate_vectors @ own).max())
-        return best, document, view_scores, own, float(alternate)
+        alternates = (own_cosines[self._alternate_ids] if own_cosines is not None else self._alternate_vectors @ own)
+        return best, document, view_scores, own, alternates
 
     def _sentence_tokens(self, view_id: int) -> frozenset[str]:
         """BM25 tokens of a sentence view, worked out on first use and kept."""

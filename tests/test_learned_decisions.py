@@ -118,9 +118,9 @@ def test_word_features_are_scikit_learns_tfidf_redone_in_plain_python():
     assert sorted(set(terms(texts[2]))) == sorted(set(fitted.build_analyzer()(texts[2])))
     words = fit_words(texts, weight=2.0)
     probe = texts + ["LEG numb numb numb, what IF", "nothing known here", "É fever"]
-    assert np.allclose(words.matrix(probe), 2.0 * fitted.transform(probe).toarray())
+    assert np.allclose(words.matrix(probe).toarray(), 2.0 * fitted.transform(probe).toarray())
     again = Words.from_json(json.loads(json.dumps(words.to_json())))
-    assert np.allclose(again.matrix(probe), words.matrix(probe))
+    assert np.allclose(again.matrix(probe).toarray(), words.matrix(probe).toarray())
     with pytest.raises(ValueError):
         Words.from_json({**words.to_json(), "idf": words.to_json()["idf"][:-1]})
 
@@ -134,7 +134,7 @@ def test_a_model_that_reads_words_gives_scikit_learns_probabilities_and_round_tr
     labels = [i % 2 == 0 for i in range(len(texts))]  # "I have ..." is urgent, "what if ..." is not
     vectors = rng.normal(size=(len(texts), 3))  # vectors that say nothing: the words must decide
     model = fit_model(vectors, np.zeros((len(texts), 0)), labels, cue_names=(), texts=texts, word_weight=2.0)
-    x = np.hstack([vectors, model.words.matrix(texts)])
+    x = np.hstack([vectors, model.words.matrix(texts).toarray()])
     reference = LogisticRegression(C=1.0, class_weight="balanced", solver="liblinear", max_iter=2000).fit(x, labels)
     expected = reference.predict_proba(x)[:, 1]
     got = [model.probability(v, (), t) for v, t in zip(vectors, texts)]
@@ -176,6 +176,34 @@ def test_a_nearer_labelled_uncovered_message_outweighs_an_alternate_match(altern
     decision = decide_scope(ScopeDecision(False, ""), 0.1, threshold=0.5, alternate_cosine=alternate,
                             nearest_not_covered=nearest_not_covered)
     assert (decision.abstain, decision.reason) == expected
+
+
+@pytest.mark.parametrize("clinic,nearest_not_covered,rule,expected", [
+    (0.93, 0.96, ScopeDecision(False, ""), (False, "")),  # staff assigned a passage to it: no labelled wording outweighs that
+    (0.85, 0.50, ScopeDecision(False, ""), (True, "learned_not_covered")),  # merely near the clinic's row: the model decides
+    (0.99, -1.0, ScopeDecision(True, "not_covered_topic"), (True, "not_covered_topic")),  # the clinic's list still wins
+])
+def test_the_clinics_own_alternate_question_outweighs_labelled_uncovered_wordings(clinic, nearest_not_covered, rule,
+                                                                                   expected):
+    decision = decide_scope(rule, 0.1, threshold=0.5, alternate_cosine=max(clinic, 0.5),
+                            clinic_alternate_cosine=clinic, nearest_not_covered=nearest_not_covered)
+    assert (decision.abstain, decision.reason) == expected
+
+
+def test_the_clinic_alternate_cosine_reads_only_the_clinics_own_rows(assistant):
+    """Over the session index (labelled wordings as alternates, the clinic's file empty), a labelled
+    wording asked word for word matches an alternate but no clinic row; told that wording is the
+    clinic's, the same retriever reports it as one."""
+    from qa.retriever import Retriever
+
+    whole = assistant.retriever
+    labelled = next(v.text for v in whole.index.views if v.kind == "question")
+    query = whole.search(labelled)[0]
+    assert query.alternate_cosine == pytest.approx(1.0, abs=1e-3) and query.clinic_alternate_cosine == -1.0
+    clinic = Retriever(whole.index, whole.embedder, whole.glossary, whole.corrector, whole.settings,
+                       clinic_questions=frozenset({labelled}))
+    assert clinic.search(labelled)[0].clinic_alternate_cosine == pytest.approx(query.alternate_cosine, abs=1e-5)
+    assert clinic.search("how long does a hip injection last?")[0].clinic_alternate_cosine < 0.9
 
 
 @pytest.mark.parametrize("rule,probability,nearest_answered,expected", [

@@ -66,10 +66,15 @@ class LinearModel:
         return cls(weights, bias, threshold, tuple(str(c) for c in data["cues"]), words)
 
 
-def features(vectors: np.ndarray, cues: np.ndarray, words: np.ndarray | None = None) -> np.ndarray:
-    """The model's input rows: each message's vector, then its cues, then its word features."""
+def features(vectors: np.ndarray, cues: np.ndarray, words=None):
+    """The model's input rows: each message's vector, then its cues, then its word features
+    (``words``: a scipy sparse matrix, and then so are the rows)."""
     parts = [np.asarray(vectors, dtype=np.float64), np.asarray(cues, dtype=np.float64)]
-    return np.hstack(parts if words is None else [*parts, words])
+    if words is None:
+        return np.hstack(parts)
+    from scipy.sparse import csr_matrix, hstack  # build time only
+
+    return hstack([csr_matrix(np.hstack(parts)), words], format="csr")
 
 
 def fit_model(vectors: np.ndarray, cues: np.ndarray, labels: Sequence[bool], *, cue_names: tuple[str, ...],

@@ -13,9 +13,10 @@ decides, because it was measured to hold on messages nobody had read
   level, half the least probability a real warning of that level got from a model
   that had not seen it, ``qa.decisions.learned.pick_veto``): "what if I get a
   fever", "numb for an hour, fine now";
-* coverage: answered when the message is one of the clinic's alternate
-  questions in other words (``ALTERNATE_MATCH``) and no labelled message the
-  document does not answer is as close; declined when it is further from
+* coverage: answered when the message is an alternate question in other
+  words (``ALTERNATE_MATCH``): always for a row of the clinic's own file (staff
+  assigned it a passage), and for a labelled set's wording when no labelled
+  message the document does not answer is as close; declined when it is further from
   everything known to be answered than any answered training message was
   (``answered_floor``: the model would be extrapolating); otherwise declined
   when the model's probability that the document covers the question is under
@@ -71,9 +72,13 @@ def decide_urgency(flags: Triage, probability: float | None, threshold: float, *
 
 
 def decide_scope(rule: ScopeDecision, probability: float | None, threshold: float, *,
-                 alternate_cosine: float = -1.0, nearest_not_covered: float = -1.0,
+                 alternate_cosine: float = -1.0, clinic_alternate_cosine: float = -1.0,
+                 nearest_not_covered: float = -1.0,
                  nearest_answered: float = 1.0, answered_floor: float = -1.0) -> ScopeDecision:
     """``alternate_cosine``: the message's best cosine with an alternate question;
+    ``clinic_alternate_cosine``: with one of the clinic's own (``corpus/alternate_questions.csv``,
+    where staff assign a passage to a wording patients used): the clinic's word, like its
+    not-covered list, so no labelled wording outweighs it;
     ``nearest_not_covered``: with a labelled message the document does not answer
     ("recovery after a hip replacement" sits 0.93 from "recovery after a hip
     injection": the labelled uncovered wording, when as close, outweighs the
@@ -82,6 +87,8 @@ def decide_scope(rule: ScopeDecision, probability: float | None, threshold: floa
     lowest such cosine an answered training message had (``qa.training``)."""
     if rule.abstain and rule.reason in EXACT_SCOPE_REASONS:
         return rule
+    if clinic_alternate_cosine >= ALTERNATE_MATCH:
+        return ScopeDecision(False, "")
     if alternate_cosine >= ALTERNATE_MATCH and alternate_cosine > nearest_not_covered:
         return ScopeDecision(False, "")
     if probability is None:
