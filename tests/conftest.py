@@ -94,8 +94,8 @@ def _readings_cache() -> dict | None:
 def readings_cache_per_test() -> Iterator[None]:
     """What a test adds to qa.assistant's readings cache is dropped when it ends.
 
-    A build reads the 1,500 labelled messages over its index (encoding each: about
-    10 s) and keeps the readings per corpus for the process's later builds, for
+    A build reads the 6,000 labelled messages over its index (encoding each: about
+    a minute) and keeps the readings per corpus for the process's later builds, for
     a few corpora only. Tests that build other corpora (an edited document, a
     cross-validation fold) would otherwise use up those places, and every later
     rebuild of the session's corpus would read everything again: a test's cost
@@ -111,8 +111,8 @@ def readings_cache_per_test() -> Iterator[None]:
             del cache[key]
 
 
-#: Messages of each kind kept from each labelled set by `few_labelled`.
-FEW_PER_KIND = 2
+#: Messages of each kind kept from each labelled set by `few_labelled` (39 sets: about 230 messages).
+FEW_PER_KIND = 1
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +121,7 @@ def few_labelled(tmp_path_factory) -> Path:
 
     Every set and both classes of each decision remain, so a build with it still
     adds alternate questions and fits (and saves) the learned decisions, on about
-    a hundred messages instead of 1,500. For a test whose subject is another part
+    230 messages instead of 6,000. For a test whose subject is another part
     of a build (the bench, `python -m qa build` then `check`, a first start):
     answers then differ from the session index's, so never compare the two.
     """
