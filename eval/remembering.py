@@ -20,7 +20,8 @@ class RememberingEmbedder:
 
     def __init__(self, embedder) -> None:
         self._embedder = embedder
-        self._vectors: dict[tuple[str, str], np.ndarray] = {}  # (method, text): a batch and a query may differ in the last bits
+        # (method, text): a batched encode and a question's may differ in the last bits
+        self._vectors: dict[tuple[str, str], np.ndarray] = {}
         self._lock = threading.Lock()
 
     def __getattr__(self, name: str):  # name, fingerprint, dimension, backend, model...

@@ -345,8 +345,8 @@ def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, Sco
     p_covered = decisions.coverage.probability(reading.vector, cues)
     return (decide_urgency(reading.flags, p_urgent, decisions.urgency.threshold, veto_below=decisions.urgency_veto),
             decide_scope(reading.rule_scope, p_covered, decisions.coverage.threshold, alternate_cosine=alternate,
-                         clinic_alternate_cosine=clinic, nearest_not_covered=nearest_not_covered, nearest_answered=max(nearest_covered, best),
-                         answered_floor=decisions.answered_floor),
+                         clinic_alternate_cosine=clinic, nearest_not_covered=nearest_not_covered,
+                         nearest_answered=max(nearest_covered, best), answered_floor=decisions.answered_floor),
             {"p_urgent": round(p_urgent, 4), "p_covered": round(p_covered, 4),
              "nearest_covered": round(nearest_covered, 4), "nearest_not_covered": round(nearest_not_covered, 4)})
 
