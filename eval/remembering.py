@@ -2,7 +2,7 @@
 
 Cross-validation builds an index and reads every labelled message once per
 held-out set: the same few thousand texts encoded again for every set (39
-sets: about a quarter of a million encodes). The texts are the clinic's
+sets ran in 42 minutes with it). The texts are the clinic's
 document and its labelled sets, never a patient's words, and the memory lives
 only as long as the evaluation. Vectors are those of the wrapped encoder, so
 every figure is the same as without it.

@@ -193,13 +193,15 @@ def test_the_clinics_own_alternate_question_outweighs_labelled_uncovered_wording
 def test_the_clinic_alternate_cosine_reads_only_the_clinics_own_rows(assistant):
     """Over the session index (labelled wordings as alternates, the clinic's file empty), a labelled
     wording asked word for word matches an alternate but no clinic row; told that wording is the
-    clinic's, the same retriever reports it as one."""
+    clinic's, the same retriever reports the same cosine for it."""
     from qa.retriever import Retriever
 
     whole = assistant.retriever
-    labelled = next(v.text for v in whole.index.views if v.kind == "question")
-    query = whole.search(labelled)[0]
-    assert query.alternate_cosine == pytest.approx(1.0, abs=1e-3) and query.clinic_alternate_cosine == -1.0
+    wordings = [v.text for v in whole.index.views if v.kind == "question"][:20]
+    matched = [(w, q) for w in wordings if (q := whole.search(w)[0]).alternate_cosine >= 0.99]
+    assert matched, "a labelled wording asked again finds itself"
+    labelled, query = matched[0]
+    assert query.clinic_alternate_cosine == -1.0
     clinic = Retriever(whole.index, whole.embedder, whole.glossary, whole.corrector, whole.settings,
                        clinic_questions=frozenset({labelled}))
     assert clinic.search(labelled)[0].clinic_alternate_cosine == pytest.approx(query.alternate_cosine, abs=1e-5)

@@ -4,7 +4,7 @@ Rules catch the wordings someone thought of; every new set of patient messages
 had wordings nobody did. A logistic regression over the question's sentence
 vector (which retrieval computes anyway) plus a few named cues, or the
 message's words (``qa.decisions.words``), generalises
-from the ~1,500 labelled messages in ``eval/sets/``: is this message urgent,
+from the ~2,000 labelled messages in ``eval/sets/``: is this message urgent,
 and does the document cover it. ``fit_model`` fits one (scikit-learn, only at
 build time); ``LinearModel.probability`` is a dot product and a sigmoid, so
 serving needs no scikit-learn and no pickle: a model is a few arrays and a
