@@ -266,7 +266,8 @@ def nearest_labelled(vectors: np.ndarray, sources: Sequence[str], wanted: np.nda
     or its own set's siblings. -1 where there is none. ``per_set``: ``nearest_per_set`` of the
     same arguments, when many ``held`` are asked for."""
     per_set = per_set if per_set is not None else nearest_per_set(vectors, sources, wanted)
-    allowed = ~np.isin(per_set.names, list(held))[None, :] & (np.arange(len(per_set.names))[None, :] != per_set.own[:, None])
+    other_set = np.arange(len(per_set.names))[None, :] != per_set.own[:, None]
+    allowed = ~np.isin(per_set.names, list(held))[None, :] & other_set
     return np.where(allowed, per_set.best, -1.0).max(axis=1, initial=-1.0)
 
 

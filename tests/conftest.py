@@ -34,10 +34,12 @@ def pytest_configure(config):
 #: The long files, run first (pytest.ini turns off pytest-xdist's reordering by test count),
 #: so no worker is left running one of them alone at the end: each busy one (a server under
 #: load for a minute, the bench's builds, index rebuilds) beside one that mostly waits
-#: (browsers, timeouts), as the two workers take them in turn.
-LONG_FILES = ("test_soak.py", "test_feedback_browser.py", "test_bench_smoke.py", "test_web_browser.py",
-              "test_index_failures.py", "test_security_connections.py", "test_deploy_rolling_restart.py",
-              "test_deploy_index_update.py")
+#: (browsers, timeouts), as the two workers take them in turn. The second worker starts with
+#: the encoder tests, whose first half needs no index: it works while the first builds the
+#: session index (`built_index_dir`) instead of waiting for it.
+LONG_FILES = ("test_soak.py", "test_encoder_backends.py", "test_feedback_browser.py", "test_bench_smoke.py",
+              "test_web_browser.py", "test_index_failures.py", "test_security_connections.py",
+              "test_deploy_rolling_restart.py", "test_deploy_index_update.py")
 
 
 def pytest_collection_modifyitems(items):
@@ -75,7 +77,8 @@ def built_index_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("index")
 
     def build_here() -> None:
-        with pytest.MonkeyPatch.context() as patch:  # the real fit, kept for rebuilds that replay it (helpers_reliability)
+        # The real fit, kept for rebuilds that replay it (helpers_reliability).
+        with pytest.MonkeyPatch.context() as patch:
             patch.setattr(qa.training, "fit_decisions", replay_fit(qa.training.fit_decisions))
             build(read_corpus(CORPUS_DIR), Embedder(), resolve_paths(corpus_dir=CORPUS_DIR, index_dir=folder))
 
@@ -91,7 +94,7 @@ def _built_once_for_all_workers(shared: Path, folder: Path, build_here) -> None:
     """The session index built by the first pytest-xdist worker to ask; the other copies it.
 
     A build reads the 2,000 labelled messages on both cores; two workers building at once
-    each took twice as long, as each had one core. The builder leaves the index, the labelled messages'
+    each took twice as long, on a core each. The builder leaves the index, the labelled messages'
     readings and the fitted decisions (helpers_reliability's replay table) beside it, made by the
     real model; the other worker takes all three, so its later rebuilds of the session corpus
     replay them as the builder's do. ``shared`` is this run's folder of worker folders, so

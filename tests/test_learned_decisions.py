@@ -179,8 +179,8 @@ def test_a_nearer_labelled_uncovered_message_outweighs_an_alternate_match(altern
 
 
 @pytest.mark.parametrize("clinic,nearest_not_covered,rule,expected", [
-    (0.93, 0.96, ScopeDecision(False, ""), (False, "")),  # staff assigned a passage to it: no labelled wording outweighs that
-    (0.85, 0.50, ScopeDecision(False, ""), (True, "learned_not_covered")),  # merely near the clinic's row: the model decides
+    (0.93, 0.96, ScopeDecision(False, ""), (False, "")),  # staff gave it a passage: no labelled wording outweighs it
+    (0.85, 0.50, ScopeDecision(False, ""), (True, "learned_not_covered")),  # near the clinic's row: the model decides
     (0.99, -1.0, ScopeDecision(True, "not_covered_topic"), (True, "not_covered_topic")),  # the clinic's list still wins
 ])
 def test_the_clinics_own_alternate_question_outweighs_labelled_uncovered_wordings(clinic, nearest_not_covered, rule,
