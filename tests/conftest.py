@@ -33,13 +33,11 @@ def pytest_configure(config):
 
 #: The long files, run first (pytest.ini turns off pytest-xdist's reordering by test count),
 #: so no worker is left running one of them alone at the end: each busy one (a server under
-#: load for a minute, the bench's builds, index rebuilds) beside one that mostly waits
-#: (browsers, timeouts), as the two workers take them in turn. The second worker starts with
-#: the encoder tests, whose first half needs no index: it works while the first builds the
-#: session index (`built_index_dir`) instead of waiting for it.
-LONG_FILES = ("test_soak.py", "test_encoder_backends.py", "test_feedback_browser.py", "test_bench_smoke.py",
-              "test_web_browser.py", "test_index_failures.py", "test_security_connections.py",
-              "test_deploy_rolling_restart.py", "test_deploy_index_update.py")
+#: load for half a minute, the bench's builds, index rebuilds) beside one that mostly waits
+#: (browsers, timeouts), as the two workers take them in turn.
+LONG_FILES = ("test_soak.py", "test_feedback_browser.py", "test_bench_smoke.py", "test_web_browser.py",
+              "test_index_failures.py", "test_security_connections.py", "test_deploy_rolling_restart.py",
+              "test_deploy_index_update.py")
 
 
 def pytest_collection_modifyitems(items):
