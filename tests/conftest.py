@@ -73,53 +73,11 @@ def built_index_dir(tmp_path_factory) -> Path:
     from helpers_reliability import replay_fit
 
     folder = tmp_path_factory.mktemp("index")
-
-    def build_here() -> None:
-        # The real fit, kept for rebuilds that replay it (helpers_reliability).
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(qa.training, "fit_decisions", replay_fit(qa.training.fit_decisions))
-            build(read_corpus(CORPUS_DIR), Embedder(), resolve_paths(corpus_dir=CORPUS_DIR, index_dir=folder))
-
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        _built_once_for_all_workers(tmp_path_factory.getbasetemp().parent, folder, build_here)
-    else:
-        build_here()
+    with pytest.MonkeyPatch.context() as patch:  # the real fit, kept for rebuilds that replay it (helpers_reliability)
+        patch.setattr(qa.training, "fit_decisions", replay_fit(qa.training.fit_decisions))
+        build(read_corpus(CORPUS_DIR), Embedder(), resolve_paths(corpus_dir=CORPUS_DIR, index_dir=folder))
     _SESSION_READINGS.update(_readings_cache() or ())  # the session corpus's readings stay for every test
     return folder
-
-
-def _built_once_for_all_workers(shared: Path, folder: Path, build_here) -> None:
-    """The session index built by the first pytest-xdist worker to ask; the other copies it.
-
-    A build reads the 2,000 labelled messages on both cores; two workers building at once
-    each took twice as long, on a core each. The builder leaves the index, the labelled messages'
-    readings and the fitted decisions (helpers_reliability's replay table) beside it, made by the
-    real model; the other worker takes all three, so its later rebuilds of the session corpus
-    replay them as the builder's do. ``shared`` is this run's folder of worker folders, so
-    nothing outlives the session."""
-    import pickle
-
-    from filelock import FileLock
-
-    import helpers_reliability
-
-    state_file, index_copy = shared / "session-index-state.pkl", shared / "session-index"
-    with FileLock(str(shared / "session-index.lock")):
-        if state_file.exists():
-            shutil.rmtree(folder)
-            shutil.copytree(index_copy, folder, symlinks=True)
-            readings, fits = pickle.loads(state_file.read_bytes())
-            cache = _readings_cache()
-            if cache is not None:
-                cache.update(readings)
-            helpers_reliability._FITS.update(fits)
-            return
-        build_here()
-        shutil.copytree(folder, index_copy, symlinks=True)
-        state = pickle.dumps((dict(_readings_cache() or {}), dict(helpers_reliability._FITS)), protocol=5)
-        partial = state_file.with_suffix(".partial")
-        partial.write_bytes(state)
-        partial.replace(state_file)  # whole or absent, should this worker die mid-write
 
 
 #: Keys of qa.assistant's readings cache made by the session index's build (see `readings_cache_per_test`).
