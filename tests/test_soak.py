@@ -34,8 +34,8 @@ from helpers_reliability import REFERENCE_QUESTIONS, REPO, child_env, copy_index
 pytestmark = pytest.mark.soak
 
 CLIENTS = 32
-#: Half a minute in the suite: it keeps both cores busy, and with a minute the whole suite passed its
-#: 6 minutes on 2 cores; a longer soak is one variable away.
+#: Half a minute in the suite: a minute flat out kept both cores busy while the other worker ran
+#: its tests, and the whole suite passed 6 minutes on 2 cores; a longer soak is one variable away.
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "30"))
 #: Mean pause of a client between two requests (uniform, 0 to twice this), as a person reads
 #: the answer: the soak is half a minute of sustained use (leaks, failed requests, answers
