@@ -30,15 +30,10 @@ from deploy_files import (  # noqa: F401  (needs_nginx, REPO re-exported for the
     BUILD_UNIT, MISSING, NGINX, OPENSSL, REPO, SITE, UNIT, UnitCommand, main_conf, make_certificate, needs_nginx,
     render_site, unit_command,
 )
+from loopback import free_port, wait_until_healthy  # noqa: F401  (free_port re-exported)
 
 START_TIMEOUT_S = 180  # hang guards only, never asserted as speed
 STOP_TIMEOUT_S = 60
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def snapshot(folder: Path) -> list[tuple[str, int, int]]:
@@ -73,16 +68,10 @@ class Replica:
                                         stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise RuntimeError(f"replica {self.port} exited:\n{self.log_text()[-3000:]}")
-            try:
-                if httpx.get(self.url + "/api/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        if wait_until_healthy(self.url + "/api/health", alive=self.alive, timeout_s=START_TIMEOUT_S, interval_s=0.2):
+            return
+        if not self.alive():
+            raise RuntimeError(f"replica {self.port} exited:\n{self.log_text()[-3000:]}")
         raise RuntimeError(f"replica {self.port} not healthy in {START_TIMEOUT_S} s:\n{self.log_text()[-3000:]}")
 
     def health(self) -> dict:

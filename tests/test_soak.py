@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ import psutil
 import pytest
 
 from helpers_reliability import REFERENCE_QUESTIONS, REPO, child_env, copy_index, same_answer
+from loopback import free_port, wait_until_healthy
 
 pytestmark = pytest.mark.soak
 
@@ -57,12 +57,6 @@ def question_pool() -> tuple[str, ...]:
     return tuple(dict.fromkeys((*REFERENCE_QUESTIONS, *questions, *HOSTILE)))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(built_index_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("soak-server")
@@ -79,16 +73,9 @@ def server(built_index_dir, tmp_path_factory):
                                cwd=root / "cwd", env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert process.poll() is None, (root / "server.log").read_text(errors="replace")[-3000:]
-            assert time.monotonic() < deadline, "app.py did not become healthy"
-            try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        healthy = wait_until_healthy(f"{base}/api/health", alive=lambda: process.poll() is None,
+                                     timeout_s=START_TIMEOUT_S)
+        assert healthy, "app.py did not become healthy:\n" + (root / "server.log").read_text(errors="replace")[-3000:]
         yield base, process, root / "server.log"
     finally:
         if process.poll() is None:

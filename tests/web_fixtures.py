@@ -14,15 +14,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+
+from loopback import free_port, wait_until_healthy  # noqa: F401  (free_port re-exported)
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -65,12 +64,6 @@ def with_index(root: Path, built_index_dir: Path) -> Path:
     return root / "index"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(root: Path, *, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> WebServer:
     """Start app.py in a subprocess and wait until /api/health answers."""
     for name in ("home", "cwd", "gradio-tmp"):
@@ -100,16 +93,11 @@ def start_server(root: Path, *, extra_env: dict[str, str] | None = None, args: t
         stderr=stderr.open("wb"),
     )
     server = WebServer(f"http://127.0.0.1:{port}", root, index_dir, stdout, stderr, process)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"app.py exited with {process.returncode}:\n{server.logs()[-3000:]}")
-        try:
-            if httpx.get(f"{server.base_url}/api/health", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)  # a health check costs the server next to nothing
+    if wait_until_healthy(f"{server.base_url}/api/health", alive=lambda: process.poll() is None,
+                          timeout_s=START_TIMEOUT_S):
+        return server
+    if process.poll() is not None:
+        raise RuntimeError(f"app.py exited with {process.returncode}:\n{server.logs()[-3000:]}")
     server.stop()
     raise RuntimeError(f"app.py did not become healthy in {START_TIMEOUT_S}s:\n{server.logs()[-3000:]}")
 
