@@ -14,7 +14,7 @@ Modules, one job each:
 4. ``metrics``   - pure metric functions over IR-shaped dicts, flat keys.
 5. ``scoring``   - turns questions + assistant outcomes into those dicts.
 6. ``runner``    - asks the questions and times ``ask()``.
-7. ``crossval``  - leave one set out for the learned decisions (``remembering``: each text
+7. ``crossval``  - leave one set out for the learned decisions (``qa.encoder.remembering``: each text
    encoded once across the held-out sets).
 8. ``dialogues`` - follow-up turns, alone and with history.
 9. ``report``    - pandas/matplotlib: CSV, Markdown, JSON and PNG artifacts.

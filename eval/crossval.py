@@ -39,7 +39,7 @@ def cross_validate(assistant, sets: Sequence[Path], *, k: int = 10, progress: bo
     """``{set name: {technique: metrics}}`` (keys of ``TECHNIQUES``) plus a ``"mean"`` entry."""
     from qa.training import LabelledMessage
 
-    from eval.remembering import RememberingEmbedder
+    from qa.encoder.remembering import RememberingEmbedder
 
     assistant = assistant.with_embedder(RememberingEmbedder(assistant.embedder))
     questions = {path.stem: load_questions(path) for path in sets}

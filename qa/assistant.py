@@ -28,6 +28,9 @@ from .config import MAX_QUESTION_CHARS, Paths, resolve_paths
 from .corpus import CorpusFile, read_corpus
 from .dense import set_search_threads
 from .encoder.embedder import Embedder, embedder_for, torch_threads
+from .encoder.kept_vectors import kept_vectors_path, load_kept, save_kept
+from .encoder.onnx_cache import default_cache_dir
+from .encoder.remembering import RememberingEmbedder
 from .errors import IndexCorrupt, IndexNotFound, IndexStale, QAError
 from .glossary import Glossary, load_glossary
 from .index_store import Index, build_index, current_folder, expected_manifest, load_index
@@ -121,7 +124,7 @@ class Assistant:
 
     def with_embedder(self, embedder: Embedder) -> "Assistant":
         """Same index, decisions and settings, another encoder of the same model (evaluation's
-        remembering one: ``eval.remembering``)."""
+        remembering one: ``qa.encoder.remembering``)."""
         return Assistant(paths=self.paths, embedder=embedder, loaded=self._loaded, settings=self.settings,
                          auto_refresh=False)
 
@@ -376,9 +379,17 @@ def _decision_inputs(index: Index, paths: Paths) -> dict:
 
 
 def _fit_and_save(index: Index, embedder: Embedder, paths: Paths) -> Decisions | None:
-    """Fit the decisions over ``index`` from the labelled sets and save them beside it."""
-    loaded = _prepare(index, embedder, paths.corpus_dir, RetrievalSettings())  # the rules alone, for reading
-    decisions, messages = fit_labelled(_training_reader(loaded, embedder, paths), training_dir(), index_views(index))
+    """Fit the decisions over ``index`` from the labelled sets and save them beside it.
+
+    The labelled messages' question vectors come from the last build's where their
+    words are unchanged (``qa.encoder.kept_vectors``) and are kept for the next."""
+    kept = kept_vectors_path(default_cache_dir(), embedder.fingerprint, embedder.backend)
+    remembering = RememberingEmbedder(embedder, load_kept(kept, dimension=embedder.dimension))
+    loaded = _prepare(index, remembering, paths.corpus_dir, RetrievalSettings())  # the rules alone, for reading
+    decisions, messages = fit_labelled(_training_reader(loaded, remembering, paths), training_dir(),
+                                       index_views(index))
+    if messages:
+        save_kept(kept, remembering.used(), dimension=embedder.dimension)
     try:
         save_decisions(paths.index_dir / DECISIONS_FILE, decisions, inputs=_decision_inputs(index, paths),
                        messages=messages)

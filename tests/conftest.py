@@ -2,13 +2,19 @@
 
 The index is built with the real model into a temporary folder, so no test
 writes into the repository. Tests that damage an index copy it first. The
-ONNX export of the model (about 9 s) goes to a per-session temporary folder
-too, made once by the first encoder and reused by every test and every
-subprocess a test starts; set QA_ENCODER_CACHE to keep one across sessions.
+encoder cache (the model's ONNX export, about 9 s, and the labelled messages'
+question vectors a build keeps: qa.encoder.kept_vectors) is one temporary
+folder for the session, shared by both xdist workers and every subprocess a
+test starts; set QA_ENCODER_CACHE to keep one across sessions. The two
+workers build the session index one after the other (a file lock), so the
+second reads the first's kept vectors instead of encoding 2,000 messages again
+while the first does the same on the other core.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import sys
@@ -46,6 +52,23 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
+def _shared_tmp(tmp_path_factory) -> Path:
+    """The session's temporary root: shared by the xdist workers (each has its own folder below it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextlib.contextmanager
+def _one_worker_at_a_time(tmp_path_factory, name: str) -> Iterator[None]:
+    """An exclusive lock shared by the xdist workers (flock: released if a worker dies)."""
+    with (_shared_tmp(tmp_path_factory) / f"{name}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def encoder_cache(tmp_path_factory) -> Iterator[Path]:
     """QA_ENCODER_CACHE for the session (kept when already set), so no export lands in the repo."""
@@ -53,7 +76,8 @@ def encoder_cache(tmp_path_factory) -> Iterator[Path]:
     if folder:
         yield Path(folder)
         return
-    folder = tmp_path_factory.mktemp("encoders")
+    folder = _shared_tmp(tmp_path_factory) / "encoders"
+    folder.mkdir(exist_ok=True)
     os.environ["QA_ENCODER_CACHE"] = str(folder)
     try:
         yield folder
@@ -73,7 +97,8 @@ def built_index_dir(tmp_path_factory) -> Path:
     from helpers_reliability import replay_fit
 
     folder = tmp_path_factory.mktemp("index")
-    with pytest.MonkeyPatch.context() as patch:  # the real fit, kept for rebuilds that replay it (helpers_reliability)
+    with pytest.MonkeyPatch.context() as patch, _one_worker_at_a_time(tmp_path_factory, "session-build"):
+        # the real fit, kept for rebuilds that replay it (helpers_reliability)
         patch.setattr(qa.training, "fit_decisions", replay_fit(qa.training.fit_decisions))
         build(read_corpus(CORPUS_DIR), Embedder(), resolve_paths(corpus_dir=CORPUS_DIR, index_dir=folder))
     _SESSION_READINGS.update(_readings_cache() or ())  # the session corpus's readings stay for every test

@@ -44,16 +44,64 @@ def test_passages_table(tmp_path):
     assert "Potential Benefits and Risks › Risks" in result.stdout and "passages" in result.stdout.splitlines()[-1]
 
 
+def private_encoder_cache(folder):
+    """A copy of the session's ONNX export without any kept vectors: a build's first."""
+    import shutil
+    from pathlib import Path
+
+    session = Path(os.environ["QA_ENCODER_CACHE"])
+    shutil.copytree(session, folder, ignore=shutil.ignore_patterns("labelled-vectors-*"))
+    return folder
+
+
 def test_build_then_check(tmp_path, few_labelled):
     # A whole build (index, alternate questions, learned decisions) from a few labelled messages
     # (conftest.few_labelled); `check` must find all of it current for the same sets.
-    built = run_qa("build", index_dir=tmp_path / "idx", QA_TRAINING_DIR=str(few_labelled))
+    from qa.encoder.kept_vectors import load_kept
+    from qa.training import read_labelled
+
+    cache = private_encoder_cache(tmp_path / "encoders")
+    env = {"QA_TRAINING_DIR": str(few_labelled), "QA_ENCODER_CACHE": str(cache)}
+    built = run_qa("build", index_dir=tmp_path / "idx", **env)
     assert built.returncode == 0, built.stderr
     assert (tmp_path / "idx" / "decisions.json").is_file()
-    checked = run_qa("check", index_dir=tmp_path / "idx", QA_TRAINING_DIR=str(few_labelled))
+    checked = run_qa("check", index_dir=tmp_path / "idx", **env)
     assert checked.returncode == 0 and checked.stdout.startswith("ok:")
     stale = run_qa("check", index_dir=tmp_path / "idx")  # the full labelled sets: other alternates and decisions
     assert stale.returncode == 2 and "python -m qa build" in stale.stderr
+
+    # The build kept its labelled messages' question vectors (one or two texts each), by hash, no words:
+    (kept_file,) = cache.glob("labelled-vectors-*.npz")
+    kept = load_kept(kept_file, dimension=384)
+    messages = read_labelled(few_labelled)
+    assert len(messages) <= len(kept) <= 2 * len(messages)
+    assert not any(m.question.encode() in kept_file.read_bytes() for m in messages if len(m.question) > 20)
+    # and the next build, in a new folder, reads them instead of encoding: the same decisions (the labelled
+    # vectors to the bit; the fitted weights as two fits of the same numbers, which differ by ~1e-8 between
+    # processes) and the same file of kept vectors.
+    again = run_qa("build", index_dir=tmp_path / "idx2", **env)
+    assert again.returncode == 0, again.stderr
+    first, second = (json.loads((tmp_path / name / "decisions.json").read_text())["payload"] for name in ("idx", "idx2"))
+    assert_same_numbers(first, second, rel=1e-6)
+    assert first["models"]["covered_vectors"] == second["models"]["covered_vectors"]
+    assert load_kept(kept_file, dimension=384).keys() == kept.keys()
+
+
+def assert_same_numbers(a, b, *, rel: float, path: str = "") -> None:
+    """Equal JSON structures whose numbers agree within ``rel`` (or ``rel`` absolute near 0), all else exactly."""
+    assert type(a) is type(b), path
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for key in a:
+            assert_same_numbers(a[key], b[key], rel=rel, path=f"{path}/{key}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same_numbers(x, y, rel=rel, path=f"{path}[{i}]")
+    elif isinstance(a, float):
+        assert a == pytest.approx(b, rel=rel, abs=rel), path
+    else:
+        assert a == b, path
 
 
 @pytest.mark.parametrize("args,fragment", [(("check",), "python -m qa build"), (("ask", ""), "type a question")])

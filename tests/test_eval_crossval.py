@@ -60,35 +60,3 @@ def test_each_held_out_set_is_scored_by_an_assistant_that_never_saw_it(assistant
     assert "| **mean** |" in table(results)
     assert list(techniques(results)) == list(TECHNIQUES.values())
     assert technique_table(results).count("\n") == 1 + len(TECHNIQUES)
-
-
-def test_the_remembering_encoder_encodes_each_text_once_and_gives_the_same_vectors(assistant):
-    import numpy as np
-
-    from eval.remembering import RememberingEmbedder
-
-    asked: list[list[str]] = []
-
-    class Counting:  # the real encoder, with the texts it was asked for written down
-        def __getattr__(self, name):
-            return getattr(assistant.embedder, name)
-
-        def encode(self, texts, **options):
-            asked.append(list(texts))
-            return assistant.embedder.encode(texts, **options)
-
-        def encode_queries(self, texts):
-            asked.append(list(texts))
-            return assistant.embedder.encode_queries(texts)
-
-    remembering = RememberingEmbedder(Counting())
-    texts = ["is it normal to be sore after the jab?", "can I drive home?", "is it normal to be sore after the jab?"]
-    first = remembering.encode_queries(texts)
-    again = remembering.encode_queries(texts[::-1])
-    assert asked == [texts[:2]]  # each text once, the repeat inside one call too
-    assert np.allclose(first, assistant.embedder.encode_queries(texts), atol=1e-6)
-    assert np.array_equal(again, first[::-1])
-    batch = remembering.encode(texts[:2])  # the batch encoder's vectors are kept apart from the queries'
-    assert asked[-1] == texts[:2] and np.allclose(batch, first[:2], atol=1e-5)
-    assert remembering.fingerprint == assistant.embedder.fingerprint
-    assert remembering.encode_queries([]).shape == (0, assistant.embedder.dimension)
