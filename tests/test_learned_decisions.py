@@ -220,12 +220,18 @@ def test_a_message_further_from_every_answer_than_any_answered_example_is_declin
     assert (decision.abstain, decision.reason) == expected
 
 
-def test_the_answered_floor_sits_under_every_answered_training_message():
-    from qa.training import ANSWERED_FLOOR_MARGIN, answered_floor
+def test_the_answered_floor_sits_under_all_but_the_outlying_answered_training_messages():
+    from qa.training import ANSWERED_FLOOR_MARGIN, ANSWERED_FLOOR_QUANTILE, answered_floor
 
     floor = answered_floor([0.2, 0.55, 0.7, 0.9], [False, True, True, True])
     assert floor == pytest.approx(0.55 - ANSWERED_FLOOR_MARGIN)  # the uncovered 0.2 does not lower it
     assert answered_floor([0.2], [False]) == -1.0  # nothing answered: no floor
+    # 1,000 answered messages, one outlying wording far from the rest: the floor ignores it...
+    values = [0.3] + [0.6 + 0.0003 * i for i in range(999)]
+    floor = answered_floor(values, [True] * len(values))
+    assert ANSWERED_FLOOR_QUANTILE == 0.005 and floor + ANSWERED_FLOOR_MARGIN == pytest.approx(sorted(values)[4])
+    # ...and stays under all but that quantile of them
+    assert sum(v < floor for v in values) <= ANSWERED_FLOOR_QUANTILE * len(values)
 
 
 def test_the_nearest_labelled_message_is_never_of_its_own_set_or_of_the_held_sets():
