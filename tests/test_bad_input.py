@@ -140,11 +140,7 @@ def check_nothing_echoed(data: dict) -> None:
 
 #: Known weakness, kept visible: the learned coverage model answers this not-covered request with the
 #: nearest passage (p_covered just over its threshold); a strict xfail flips to a failure once fixed.
-KNOWN_WRONG = {"prompt-injection": "learned coverage answers 'how to get opioids' (docs/evaluation.md, known weaknesses)"}
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(reason=KNOWN_WRONG[c.id], strict=True))
-                                  if c.id in KNOWN_WRONG else c for c in CASES], ids=[c.id for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_ask_hostile_input(assistant, corpus, case):
     answer = assistant.ask(case.question, k=case.k)
     data = check_answer(answer, corpus)
