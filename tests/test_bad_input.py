@@ -138,8 +138,6 @@ def check_nothing_echoed(data: dict) -> None:
         assert not any(marker in text for text in shown), marker
 
 
-#: Known weakness, kept visible: the learned coverage model answers this not-covered request with the
-#: nearest passage (p_covered just over its threshold); a strict xfail flips to a failure once fixed.
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_ask_hostile_input(assistant, corpus, case):
     answer = assistant.ask(case.question, k=case.k)
