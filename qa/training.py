@@ -21,6 +21,7 @@ load refits them when a labelled set, a table, the corpus or the model changed.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -51,9 +52,9 @@ from .text import fold, strip_markdown
 log = logging.getLogger("qa.training")
 ENV_TRAINING_DIR = "QA_TRAINING_DIR"
 DECISIONS_FILE = "decisions.json"
-DECISIONS_FORMAT = 7  # 3: coverage reads the nearest labelled messages; 4: and the floor of what was answered;
+DECISIONS_FORMAT = 8  # 3: coverage reads the nearest labelled messages; 4: and the floor of what was answered;
 # 5: urgency reads the message's words, and may veto a rule's warning; 6: the learned re-ranking (qa.ranking);
-# 7: a veto per level of the rule's warning
+# 7: a veto per level of the rule's warning; 8: the labelled vectors as base64 float32, not JSON numbers
 #: Labelled messages read at once while training, so the encoder can batch them.
 READ_THREADS = 8
 #: A missed red flag costs as much as this many false alarms when the urgency cut is chosen.
@@ -136,9 +137,9 @@ class Decisions:
         return np.ascontiguousarray(np.vstack(parts), dtype=np.float32) if parts else np.zeros((0, 0), np.float32)
 
     def to_json(self) -> dict:
-        rows = lambda m: [[round(float(x), 5) for x in row] for row in m]  # noqa: E731
         return {"format": DECISIONS_FORMAT, "urgency": self.urgency.to_json(), "coverage": self.coverage.to_json(),
-                "covered_vectors": rows(self.covered_vectors), "not_covered_vectors": rows(self.not_covered_vectors),
+                "covered_vectors": _matrix_json(self.covered_vectors),
+                "not_covered_vectors": _matrix_json(self.not_covered_vectors),
                 "answered_floor": float(self.answered_floor),
                 "urgency_veto": {level: float(v) for level, v in self.urgency_veto.items()},
                 "ranking": self.ranking.to_json() if self.ranking is not None else None}
@@ -161,12 +162,26 @@ class Decisions:
                    veto, ranking)
 
 
-def _vectors(rows: list) -> np.ndarray:
-    vectors = np.asarray(rows, dtype=np.float32)
+def _matrix_json(matrix: np.ndarray) -> dict:
+    """A matrix of vectors as base64 of its float32 bytes: as JSON numbers the labelled vectors made
+    a 6.6 MB file whose reading took a second of every server start (parse, checksum, arrays)."""
+    values = np.ascontiguousarray(np.round(np.asarray(matrix, dtype=np.float64), 5), dtype="<f4")
+    shape = list(values.shape) if values.size else [0, 0]
+    return {"shape": shape, "float32_base64": base64.b64encode(values.tobytes()).decode("ascii")}
+
+
+def _vectors(data: dict) -> np.ndarray:
+    shape = tuple(int(n) for n in data["shape"])
+    if len(shape) != 2 or min(shape) < 0:
+        raise ValueError("neighbour vectors must be a matrix")
+    raw = base64.b64decode(data["float32_base64"], validate=True)
+    if len(raw) != 4 * shape[0] * shape[1]:
+        raise ValueError("neighbour vectors: the bytes do not fill the shape")
+    vectors = np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(shape)
     if not vectors.size:
         return np.zeros((0, 0), np.float32)
-    if vectors.ndim != 2 or not np.all(np.isfinite(vectors)):
-        raise ValueError("neighbour vectors must be rows of finite numbers")
+    if not np.all(np.isfinite(vectors)):
+        raise ValueError("neighbour vectors must be finite numbers")
     return vectors
 
 

@@ -283,8 +283,8 @@ def test_the_models_are_saved_beside_the_index_with_their_inputs_and_a_checksum(
     veto = models["urgency_veto"]
     assert set(veto) == {"warning", "personal"}
     assert 0 < veto["warning"] < veto["personal"] <= models["urgency"]["threshold"]
-    assert len(models["covered_vectors"]) > 800 and len(models["not_covered_vectors"]) > 300
-    assert {len(row) for row in models["covered_vectors"] + models["not_covered_vectors"]} == {384}
+    covered, not_covered = models["covered_vectors"]["shape"], models["not_covered_vectors"]["shape"]
+    assert covered[0] > 800 and not_covered[0] > 300 and covered[1] == not_covered[1] == 384
 
 
 def _labelled(kind_filter):
@@ -402,6 +402,24 @@ def test_a_veto_above_the_urgency_cut_or_for_an_emergency_is_refused():
     for veto in ({"warning": 0.5}, {"emergency": 0.1}, {"personal": -0.1}):
         with pytest.raises(ValueError, match="urgency_veto"):
             Decisions.from_json({**good, "urgency_veto": veto})
+
+
+def test_labelled_vectors_round_trip_as_float32_bytes_and_malformed_ones_are_refused():
+    from qa.training import Decisions
+
+    model = LinearModel(np.zeros(2), bias=0.0, threshold=0.4, cues=())
+    covered = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    good = Decisions(model, model, covered, np.zeros((0, 0), np.float32), -1.0, {}).to_json()
+    read_back = Decisions.from_json(json.loads(json.dumps(good)))
+    # the values a JSON file of numbers rounded to 5 decimals held before: what the decisions were fitted with
+    assert np.array_equal(read_back.covered_vectors, np.round(covered.astype(np.float64), 5).astype(np.float32))
+    assert read_back.not_covered_vectors.shape == (0, 0)
+    assert len(json.dumps(good)) < 5 * covered.size + 400  # bytes, not a list of numbers
+    vectors = good["covered_vectors"]
+    for bad in ({**vectors, "shape": [5, 4]}, {**vectors, "shape": [15]}, {**vectors, "float32_base64": "%%%"},
+                {"shape": [1, 1], "float32_base64": "AADAfw=="}):  # the last: one NaN
+        with pytest.raises(ValueError):
+            Decisions.from_json({**good, "covered_vectors": bad})
 
 
 def test_a_tampered_model_file_is_refused_not_loaded(built_index_dir, tmp_path):
