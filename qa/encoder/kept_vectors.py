@@ -22,8 +22,8 @@ import logging
 import os
 import uuid
 import zipfile
-from contextlib import suppress
 from collections.abc import Mapping
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
