@@ -57,10 +57,8 @@ DECISIONS_FORMAT = 8  # 3: coverage reads the nearest labelled messages; 4: and 
 # 7: a veto per level of the rule's warning; 8: the labelled vectors as base64 float32, not JSON numbers
 #: Labelled messages read at once while training, so the encoder can batch them.
 READ_THREADS = 8
-#: A missed red flag costs as much as this many false alarms when the urgency cut is chosen. 10 until the
-#: twin sets (train_urgency3, 4: 200 near misses beside the red flags they resemble) moved the cut up and
-#: two red flags of train_urgency2 fell under it, leave one set out; 20 keeps every one (docs/evaluation.md).
-URGENT_MISS_COST = 20.0
+#: A missed red flag costs as much as this many false alarms when the urgency cut is chosen.
+URGENT_MISS_COST = 10.0
 #: A rule's warning is dropped under this share of the least probability a real one got
 #: (``pick_veto``). Leave one set out over 15 sets (docs/evaluation.md), against 109 false
 #: alarms and no missed warning without a veto: at the least itself (a cost-balanced cut),
