@@ -136,7 +136,7 @@ def readings_cache_per_test() -> Iterator[None]:
             del cache[key]
 
 
-#: Messages of each kind kept from each labelled set by `few_labelled` (15 sets: about 180 messages).
+#: Messages of each kind kept from each labelled set by `few_labelled` (16 sets: about 190 messages).
 FEW_PER_KIND = 2
 
 
