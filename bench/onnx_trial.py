@@ -44,11 +44,19 @@ def _megabytes(graph: Path) -> float:
 
 
 def onnx_file_embedder(onnx_file: Path):
-    """An ``Embedder`` class whose encoder runs ``onnx_file`` with qa's ONNX encoder."""
+    """An ``Embedder`` class whose encoder runs ``onnx_file`` with qa's ONNX encoder.
+
+    Its fingerprint names the file too: a quantised graph is another model (cosine 0.5-1.0 to
+    PyTorch's vectors), so its index and the labelled vectors a build keeps
+    (``qa.encoder.kept_vectors``, by fingerprint and backend) are never the fp32 model's."""
     from qa.encoder.embedder import Embedder, torch_threads
     from qa.encoder.onnx_encoder import open_onnx_encoder
 
     class FileEmbedder(Embedder):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.fingerprint = f"{self.fingerprint}-{onnx_file.stem}-{onnx_file.stat().st_size}"
+
         def _load(self):
             return open_onnx_encoder(onnx_file, self.path, threads=torch_threads())
 

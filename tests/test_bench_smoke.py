@@ -106,6 +106,11 @@ def test_onnx_trial_runs_its_three_encoders(tmp_path, few_labelled_index, few_la
 
     judged = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ") and ".csv |" in line]
     assert judged == [p.name for p in question_sets()] and len(judged) >= 2  # every set, not questions.csv alone
+    # each encoder's build kept its own labelled vectors: int8's are never taken for fp32's (same model folder)
+    kept = {p.name for p in Path(os.environ["QA_ENCODER_CACHE"]).glob("labelled-vectors-*.npz")}
+    assert any("int8" in name and name.endswith("-onnx.npz") for name in kept), kept
+    assert any(name.endswith("-torch.npz") for name in kept) and any("int8" not in n and n.endswith("-onnx.npz")
+                                                                      for n in kept), kept
 
 
 def test_cold_start_section_runs_on_byte_compiled_modules(tmp_path, built_index_dir):
