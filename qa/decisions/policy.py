@@ -17,8 +17,8 @@ decides, because it was measured to hold on messages nobody had read
   words (``ALTERNATE_MATCH``): always for a row of the clinic's own file (staff
   assigned it a passage), and for a labelled set's wording when no labelled
   message the document does not answer is as close; declined when it is further from
-  everything known to be answered than any answered training message was
-  (``answered_floor``: the model would be extrapolating); otherwise declined
+  everything known to be answered than all but 1 in 200 answered training
+  messages were (``answered_floor``: the model would be extrapolating); otherwise declined
   when the model's probability that the document covers the question is under
   its threshold. The rules' soft reasons (low similarity, unknown words) no
   longer decide alone.
@@ -84,7 +84,8 @@ def decide_scope(rule: ScopeDecision, probability: float | None, threshold: floa
     injection": the labelled uncovered wording, when as close, outweighs the
     alternate); ``nearest_answered``: with anything known to be answered (a labelled
     in-scope message or the document's best passage), and ``answered_floor`` the
-    lowest such cosine an answered training message had (``qa.training``)."""
+    such cosine all but the most outlying answered training messages reached, less a margin
+    (``qa.training.answered_floor``)."""
     if rule.abstain and rule.reason in EXACT_SCOPE_REASONS:
         return rule
     if clinic_alternate_cosine >= ALTERNATE_MATCH:
