@@ -84,7 +84,7 @@ def decide_scope(rule: ScopeDecision, probability: float | None, threshold: floa
     injection": the labelled uncovered wording, when as close, outweighs the
     alternate); ``nearest_answered``: with anything known to be answered (a labelled
     in-scope message or the document's best passage), and ``answered_floor`` the
-    such cosine all but the most outlying answered training messages reached, less a margin
+    cosine all but the most outlying answered training messages reached, less a margin
     (``qa.training.answered_floor``)."""
     if rule.abstain and rule.reason in EXACT_SCOPE_REASONS:
         return rule
