@@ -40,8 +40,8 @@ from .decisions.followup import in_context, leans_on_previous
 from .decisions.policy import Urgency, decide_scope, decide_urgency
 from .decisions.signals import neighbour_cues
 from .decisions.scope import ScopeDecision
-from .reading import Reading, read_message
-from .training import (DECISIONS_FILE, READ_THREADS, Decisions, LabelledMessage, fit_decisions, fit_labelled,
+from .reading import Reading, read_message, texts_to_encode
+from .training import (DECISIONS_FILE, Decisions, LabelledMessage, fit_decisions, fit_labelled,
                        index_views, labelled_alternates, load_decisions, read_labelled, save_decisions, training_dir,
                        training_fingerprint)
 from .retriever import Hit, RetrievalSettings, Retriever, document_words
@@ -138,9 +138,7 @@ class Assistant:
 
     def fit_decisions(self, messages: list[LabelledMessage]) -> Decisions:
         """Decisions fitted on ``messages`` as a build would fit them, read over this index."""
-        read = _training_reader(self._loaded, self.embedder, self.paths)
-        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-            readings = list(pool.map(read, [m.question for m in messages]))
+        readings = _read_labelled(self._loaded, self.embedder, self.paths, [m.question for m in messages])
         kept = [(m, r) for m, r in zip(messages, readings) if r.vector is not None]
         return fit_decisions([m for m, _ in kept], [r for _, r in kept], index_views(self.index))
 
@@ -356,9 +354,10 @@ def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, Sco
 
 def build(files: list[CorpusFile], embedder: Embedder, paths: Paths, *, progress: bool = False) -> Path:
     """Build the index, then fit the learned decisions over it (``python -m qa build``); return the index folder."""
-    folder = build_index(files, embedder, paths.index_dir, chunking=ChunkingSettings(), progress=progress,
+    remembering = _remembering(embedder)  # the views (mostly labelled messages) too, as the readings
+    folder = build_index(files, remembering, paths.index_dir, chunking=ChunkingSettings(), progress=progress,
                          alternates=index_alternates(paths.corpus_dir))
-    _fit_and_save(load_index(paths.index_dir, dimension=embedder.dimension), embedder, paths)
+    _fit_and_save(load_index(paths.index_dir, dimension=embedder.dimension), embedder, paths, remembering=remembering)
     return folder
 
 
@@ -378,16 +377,24 @@ def _decision_inputs(index: Index, paths: Paths) -> dict:
     return training_fingerprint(training_dir(), paths.corpus_dir, index=over)
 
 
-def _fit_and_save(index: Index, embedder: Embedder, paths: Paths) -> Decisions | None:
+def _remembering(embedder: Embedder) -> RememberingEmbedder:
+    """``embedder``, starting from the vectors the last build kept (``qa.encoder.kept_vectors``)."""
+    kept = kept_vectors_path(default_cache_dir(), embedder.fingerprint, embedder.backend)
+    return RememberingEmbedder(embedder, load_kept(kept, dimension=embedder.dimension))
+
+
+def _fit_and_save(index: Index, embedder: Embedder, paths: Paths, *,
+                  remembering: RememberingEmbedder | None = None) -> Decisions | None:
     """Fit the decisions over ``index`` from the labelled sets and save them beside it.
 
     The labelled messages' question vectors come from the last build's where their
-    words are unchanged (``qa.encoder.kept_vectors``) and are kept for the next."""
+    words are unchanged (``qa.encoder.kept_vectors``) and are kept for the next, with
+    whatever else ``remembering`` encoded in this build (the index's views)."""
     kept = kept_vectors_path(default_cache_dir(), embedder.fingerprint, embedder.backend)
-    remembering = RememberingEmbedder(embedder, load_kept(kept, dimension=embedder.dimension))
+    remembering = remembering or _remembering(embedder)
     loaded = _prepare(index, remembering, paths.corpus_dir, RetrievalSettings())  # the rules alone, for reading
-    decisions, messages = fit_labelled(_training_reader(loaded, remembering, paths), training_dir(),
-                                       index_views(index))
+    decisions, messages = fit_labelled(lambda questions: _read_labelled(loaded, remembering, paths, questions),
+                                       training_dir(), index_views(index))
     if messages:
         save_kept(kept, remembering.used(), dimension=embedder.dimension)
     try:
@@ -425,10 +432,7 @@ def _decisions_stamp(paths: Paths) -> tuple[int, int] | None:
 
 def _training_reader(loaded: _Loaded, embedder: Embedder, paths: Paths) -> Callable[[str], Reading]:
     """Read a labelled message as a patient's question would be read (by the rules alone), once per process."""
-    index = loaded.index
-    key = (embedder.fingerprint, str(paths.corpus_dir), tuple(p.plain_text for p in index.passages),
-           tuple(v.text for v in index.views))
-    cache = _READINGS.setdefault(key, {}) if len(_READINGS) < 4 else {}
+    cache = _readings_cache(loaded, embedder, paths)
     rules_only = replace(loaded, decisions=None)
 
     def read(message: str) -> Reading:
@@ -440,8 +444,31 @@ def _training_reader(loaded: _Loaded, embedder: Embedder, paths: Paths) -> Calla
     return read
 
 
+def _read_labelled(loaded: _Loaded, embedder: Embedder, paths: Paths, messages: list[str]) -> list[Reading]:
+    """Every labelled message read (``_training_reader``), concurrently so the encoder can batch them.
+    A remembering encoder (a build's) first encodes all the texts the unread messages will ask for in
+    large batches: a build reading one message at a time spent most of its first minute encoding."""
+    cache = _readings_cache(loaded, embedder, paths)
+    if isinstance(embedder, RememberingEmbedder):
+        unread = [clean_question(m[:MAX_QUESTION_CHARS]) for m in dict.fromkeys(messages) if m not in cache]
+        retriever, signs = loaded.retriever, loaded.warning_signs
+        embedder.prime_queries([t for m in unread for t in texts_to_encode(m, retriever=retriever, warning_signs=signs)])
+    read = _training_reader(loaded, embedder, paths)
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        return list(pool.map(read, messages))
+
+
+def _readings_cache(loaded: _Loaded, embedder: Embedder, paths: Paths) -> dict[str, Reading]:
+    index = loaded.index
+    key = (embedder.fingerprint, str(paths.corpus_dir), tuple(p.plain_text for p in index.passages),
+           tuple(v.text for v in index.views))
+    return _READINGS.setdefault(key, {}) if len(_READINGS) < 4 or key in _READINGS else {}
+
+
 #: Passages read per training message: as many as a patient's question with the default k.
 TRAINING_K = 8
+#: Labelled messages read at once while training, so the encoder can batch them.
+READ_THREADS = 8
 #: Readings of the labelled messages, per model, corpus and tables, kept for this process's
 #: later builds (the test suite builds many indexes of one corpus). Never patient text.
 _READINGS: dict[tuple, dict[str, Reading]] = {}

@@ -19,7 +19,7 @@ from .decisions.not_covered import NotCoveredTerm, find_topic
 from .decisions.scope import ScopeDecision, decide
 from .decisions.signals import coverage_cues
 from .decisions.triage import Triage, WarningSign, triage
-from .retriever import Hit, Query, Retriever
+from .retriever import Hit, Query, Retriever, encoded_texts
 from .text import without_terms, words
 
 
@@ -41,17 +41,31 @@ class Reading:
         return self.query.vector
 
 
-def read_message(question: str, *, searched: str, retriever: Retriever, warning_signs: tuple[WarningSign, ...],
-                 not_covered: tuple[NotCoveredTerm, ...], k: int, ranker: LinearModel | None = None) -> Reading:
-    """``searched``: the text to search (the question, or a follow-up with its context); ``ranker``: the
-    learned re-ranking of the passages (none while the labelled messages are read for training)."""
+def _triaged(question: str, *, searched: str, retriever: Retriever,
+             warning_signs: tuple[WarningSign, ...]) -> tuple[Triage, str]:
+    """The rules' warning signs in ``question``, and the text to search for it."""
     flags = triage(question, warning_signs)
     corrected = retriever.corrector.correct(question)
     if corrected != question:  # "i have a feaver": a misspelt warning sign is still one
         flags = flags.either(triage(corrected, warning_signs))
     # A sign the patient says they do not have ("no fever or anything, when can I
     # cycle?") would pull retrieval to the warning-signs passage: search without it.
-    search_text = without_terms(searched, flags.denied)
+    return flags, without_terms(searched, flags.denied)
+
+
+def texts_to_encode(question: str, *, retriever: Retriever, warning_signs: tuple[WarningSign, ...]) -> list[str]:
+    """What reading ``question`` (searched as asked) will encode, worked out without encoding: a
+    build encodes the labelled messages' texts in a few large batches before reading them
+    (``qa.assistant._fit_and_save``), not one message at a time."""
+    _, search_text = _triaged(question, searched=question, retriever=retriever, warning_signs=warning_signs)
+    return encoded_texts(retriever.analyse(search_text))
+
+
+def read_message(question: str, *, searched: str, retriever: Retriever, warning_signs: tuple[WarningSign, ...],
+                 not_covered: tuple[NotCoveredTerm, ...], k: int, ranker: LinearModel | None = None) -> Reading:
+    """``searched``: the text to search (the question, or a follow-up with its context); ``ranker``: the
+    learned re-ranking of the passages (none while the labelled messages are read for training)."""
+    flags, search_text = _triaged(question, searched=searched, retriever=retriever, warning_signs=warning_signs)
     query, hits = retriever.search(search_text, k=k, ranker=ranker)
     question_words = words(query.corrected)
     has_content = any(len(w) > 1 or w.isdigit() for w in question_words) and bool(query.tokens)

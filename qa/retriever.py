@@ -22,7 +22,7 @@ from .encoder.embedder import Embedder
 from .decisions.function_words import FUNCTION_WORDS
 from .decisions.learned import LinearModel
 from .alternates import ALTERNATE_KIND
-from .dense import SEARCH_ALL_UP_TO, SEARCH_DEPTH, best_per_passage, cosine_per_view
+from .dense import SEARCH_ALL_UP_TO, SEARCH_DEPTH, PassageGroups, best_per_passage, cosine_per_view
 from .fusion import RRF_K, rrf
 from .glossary import Glossary, document_terms, matches
 from .index_store import Index
@@ -174,6 +174,11 @@ def rare_stems(frequencies: Counter) -> frozenset[str]:
     return frozenset(t for t, c in frequencies.items() if c <= RARE_MAX_PASSAGES and len(t) >= 6)
 
 
+def encoded_texts(query: Query) -> list[str]:
+    """What the search encodes for ``query``: the question, and its focused form when it has one."""
+    return [query.dense_text, query.focused] if query.focused else [query.dense_text]
+
+
 class Retriever:
     def __init__(
         self,
@@ -203,9 +208,16 @@ class Retriever:
         self.clinic_questions = frozenset(q.strip() for q in clinic_questions)
         self._clinic_in_alternates = np.array([index.views[i].text.strip() in self.clinic_questions
                                                for i in self._alternate_ids], dtype=bool)
-        # The alternate questions' own vectors, to compare with the question's own (unfocused) vector
-        # where the search does not read the whole index (a whole-index search compares both at once).
-        self._search_whole = index.dense.ntotal <= SEARCH_ALL_UP_TO  # small indexes: every passage gets a score
+        # A small index is read whole: one product with all its vectors gives every passage a score
+        # (qa.dense.PassageGroups). A large one is searched, and the alternate questions' own vectors
+        # are kept apart, to compare with the question's own (unfocused) vector.
+        self._search_whole = index.dense.ntotal <= SEARCH_ALL_UP_TO
+        self._view_matrix = (index.dense.reconstruct_n(0, index.dense.ntotal) if self._search_whole
+                             else np.zeros((0, index.dense.d), np.float32))
+        self._counted = self._kind if not settings.sentences else np.ones(len(index.views), dtype=bool)
+        self._groups = PassageGroups.of(self._owner, len(index.passages), views=self._counted)
+        self._document_groups = PassageGroups.of(self._owner, len(index.passages),
+                                                 views=self._counted & self._document_views)
         self._alternate_vectors = (np.stack([index.dense.reconstruct(int(i)) for i in self._alternate_ids])
                                    if len(self._alternate_ids) and not self._search_whole
                                    else np.zeros((0, index.dense.d), np.float32))
@@ -351,38 +363,44 @@ class Retriever:
         """Best cosine per passage (over all its views, then over the document's own), the cosine
         of every view searched, the question's own vector, and its cosine with each alternate
         question (in ``_alternate_ids`` order; none when the index has none)."""
+        encoded = self.embedder.encode_queries(encoded_texts(query))
+        own = vector = encoded[0]
         if query.focused:
             # Mean of the two directions: cosine with it is (about) the mean of
             # the cosines with the full and the focused question.
-            pair = self.embedder.encode_queries([query.dense_text, query.focused])
-            own = pair[0]
-            vector = pair[0] + self.settings.focus_weight * pair[1]
+            vector = encoded[0] + self.settings.focus_weight * encoded[1]
             vector /= np.linalg.norm(vector)
-        else:
-            own = vector = self.embedder.encode_queries([query.dense_text])[0]
-        index = self.index.dense
-        whole = self._search_whole
-        depth = index.ntotal if whole else SEARCH_DEPTH
-        # Alternate questions are matched as whole questions: the question as asked against each,
-        # not the topic-focused search vector (with which even the same words score about 0.86).
-        # A whole-index search takes both vectors in one product, reading the index once.
-        both = whole and len(self._alternate_ids) and (query.focused or not self.settings.sentences)
-        scores, ids = index.search(np.stack([vector, own]) if both else vector.reshape(1, -1), depth)
-        own_cosines = cosine_per_view(scores[1], ids[1], index.ntotal) if both else None
+        if self._search_whole:
+            return self._dense_whole(query, vector, own)
+        # A large index: the best SEARCH_DEPTH views by FAISS (exact, or HNSW past APPROXIMATE_FROM).
+        scores, ids = self.index.dense.search(vector.reshape(1, -1), SEARCH_DEPTH)
         scores, ids = scores[0], ids[0]
         if not self.settings.sentences:
             passage_views = self._kind[np.clip(ids, 0, None)]
             scores, ids = scores[passage_views], ids[passage_views]
         n = len(self.index.passages)
         best = best_per_passage(scores, ids, self._owner, n)
-        view_scores = cosine_per_view(scores, ids, index.ntotal)
+        view_scores = cosine_per_view(scores, ids, self.index.dense.ntotal)
         if not len(self._alternate_ids):
             return best, best, view_scores, own, np.zeros(0, np.float32)
         document = best_per_passage(scores, ids, self._owner, n, views=self._document_views)
-        if own_cosines is None and whole:
-            own_cosines = view_scores  # the search vector is the question's own, every view read
-        alternates = (own_cosines[self._alternate_ids] if own_cosines is not None else self._alternate_vectors @ own)
-        return best, document, view_scores, own, alternates
+        return best, document, view_scores, own, self._alternate_vectors @ own
+
+    def _dense_whole(self, query: Query, vector: np.ndarray, own: np.ndarray):
+        """``_dense`` for an index read whole: one product with every view's vector, the question's
+        own vector beside the search vector when the alternate questions need it. Alternate
+        questions are matched as whole questions: the question as asked against each, not the
+        topic-focused search vector (with which even the same words score about 0.86)."""
+        wanted = len(self._alternate_ids) and (query.focused or not self.settings.sentences)
+        cosines = self._view_matrix @ (np.stack([vector, own], axis=1) if wanted else vector[:, None])
+        every_view = cosines[:, 0]
+        view_scores = every_view if self.settings.sentences else np.where(self._counted, every_view, -1.0).astype(np.float32)
+        best = self._groups.best(every_view)
+        if not len(self._alternate_ids):
+            return best, best, view_scores, own, np.zeros(0, np.float32)
+        document = self._document_groups.best(every_view)
+        own_cosines = cosines[:, 1] if wanted else every_view
+        return best, document, view_scores, own, own_cosines[self._alternate_ids]
 
     def _sentence_tokens(self, view_id: int) -> frozenset[str]:
         """BM25 tokens of a sentence view, worked out on first use and kept."""

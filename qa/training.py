@@ -28,7 +28,6 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -55,8 +54,6 @@ DECISIONS_FILE = "decisions.json"
 DECISIONS_FORMAT = 8  # 3: coverage reads the nearest labelled messages; 4: and the floor of what was answered;
 # 5: urgency reads the message's words, and may veto a rule's warning; 6: the learned re-ranking (qa.ranking);
 # 7: a veto per level of the rule's warning; 8: the labelled vectors as base64 float32, not JSON numbers
-#: Labelled messages read at once while training, so the encoder can batch them.
-READ_THREADS = 8
 #: A missed red flag costs as much as this many false alarms when the urgency cut is chosen.
 URGENT_MISS_COST = 10.0
 #: A rule's warning is dropped under this share of the least probability a real one got
@@ -433,16 +430,15 @@ def answered_floor(nearest_answered: Sequence[float], covered: Sequence[bool]) -
     return max(-1.0, float(np.quantile(values, ANSWERED_FLOOR_QUANTILE, method="lower")) - ANSWERED_FLOOR_MARGIN)
 
 
-def fit_labelled(read: Callable[[str], Reading], training: Path,
+def fit_labelled(read: Callable[[list[str]], list[Reading]], training: Path,
                  views: IndexViews | None = None) -> tuple[Decisions | None, int]:
-    """Read every labelled message in ``training`` and fit; ``(None, 0)`` when there are no sets."""
+    """Read every labelled message in ``training`` (``read``: their readings, in order) and fit;
+    ``(None, 0)`` when there are no sets."""
     messages = read_labelled(training) if training.is_dir() else []
     if not messages:
         log.warning("No labelled question sets in %s: the decisions use the rules alone.", training)
         return None, 0
-    # Read concurrently: the encoder batches questions that arrive together (qa/encoder/batching.py).
-    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-        readings = list(pool.map(read, [m.question for m in messages]))
+    readings = read([m.question for m in messages])
     kept = [(m, r) for m, r in zip(messages, readings) if r.vector is not None]
     return fit_decisions([m for m, _ in kept], [r for _, r in kept], views), len(kept)
 

@@ -32,8 +32,13 @@ def test_related_questions_follow_the_answer_not_a_fixed_list(assistant):
     assert len(suggestions) >= 3
 
 
+#: Two sections answer "who does the injection", each followed in the document by its own next one.
+NEXT_SECTION = {"Who Performs a Hip Injection?": "The Procedure: A Step-by-Step Overview",
+                "Who is qualified to perform a hip injection?": "Is imaging guidance used during a hip injection?"}
+
+
 def test_related_questions_start_with_the_next_section(assistant):
-    # The "Who performs" section is followed by the step-by-step procedure in the document.
     answer = assistant.ask("who does the injection")
-    assert answer.passages[0].heading_path.endswith("Who Performs a Hip Injection?")
-    assert answer.related_questions[0].startswith("The Procedure: A Step-by-Step Overview")
+    first = answer.passages[0].heading_path.split(" › ")[-1]
+    assert first in NEXT_SECTION
+    assert answer.related_questions[0].startswith(NEXT_SECTION[first])

@@ -120,6 +120,16 @@ def test_batch_equals_one_by_one(onnx_embedder, monkeypatch):
     assert cosines(together, alone).min() >= 0.99999
 
 
+def test_runs_on_every_core_give_the_vectors_of_runs_one_after_another(onnx_embedder, monkeypatch):
+    """A long encode (a build's) runs its batches on a thread per core: each batch is the same run."""
+    model = onnx_embedder.model
+    texts = [f"{q} ({i})" for i in range(12) for q in QUESTIONS]
+    monkeypatch.setattr(model, "workers", 1)
+    serial = onnx_embedder.encode(texts, batch_size=4)
+    monkeypatch.setattr(model, "workers", 3)
+    assert np.array_equal(onnx_embedder.encode(texts, batch_size=4), serial)
+
+
 def test_queries_through_the_micro_batcher_match(onnx_embedder):
     texts = ["will the shot hurt?", "can I drive home"]
     assert cosines(onnx_embedder.encode_queries(texts), onnx_embedder.encode(texts)).min() >= 0.99999

@@ -150,8 +150,11 @@ def test_feedback_api_validates_and_keeps_only_redacted_words(collecting_server)
     for path in files_under(collecting_server.root):
         data = path.read_bytes()
         found_marker |= b"zebracorn" in data
-        for secret in (b"Quokkaton", b"900417", b"jq@example"):
+        for secret in (b"Quokkaton", b"jq@example"):
             assert secret not in data, f"{secret!r} reached {path}"
+        # Part of the number, not inside a longer number: these six digits turn up by chance
+        # among the fitted weights' decimals ("0.1290041764").
+        assert not re.search(rb"(?<![0-9.])900417(?![0-9])", data), f"the phone number reached {path}"
     assert found_marker, "the redacted message is on disk (so the search above would have found the rest)"
 
 

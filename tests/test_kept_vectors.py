@@ -76,6 +76,25 @@ def test_a_seeded_encoder_encodes_only_new_texts_and_reports_what_was_used_in_or
     assert list(remembering.used()) == [text_key("query", "new words"), text_key("query", "old one")]
 
 
+def test_primed_questions_are_encoded_in_one_batch_and_kept_only_once_asked():
+    class Batching(Fake):
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches: list[list[str]] = []
+
+        def encode(self, texts, **options):
+            self.batches.append(list(texts))
+            return np.stack([np.full(DIM, 100 + len(t), np.float32) for t in texts])
+
+    fake = Batching()
+    remembering = RememberingEmbedder(fake, {text_key("query", "old one"): np.ones(DIM, np.float32)})
+    remembering.prime_queries(["first", "old one", "second one", "first"])
+    assert fake.batches == [["first", "second one"]] and remembering.used() == {}
+    out = remembering.encode_queries(["second one", "third"])  # only the unprimed text is asked of the encoder
+    assert fake.asked == ["third"] and np.array_equal(out[0], np.full(DIM, 110, np.float32))
+    assert list(remembering.used()) == [text_key("query", "second one"), text_key("query", "third")]
+
+
 def test_kept_vectors_come_back_as_saved_and_hold_no_words(tmp_path):
     path = kept_vectors_path(tmp_path / "cache", "abc123", "onnx")
     saved = vectors(50)

@@ -212,6 +212,21 @@ def test_best_per_passage_takes_each_passages_best_view():
     assert list(cosine_per_view(scores, ids, 4)) == pytest.approx([0.4, 0.9, 0.7, -1.0])
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_passage_groups_give_the_best_per_passage_of_a_whole_index_search(seed):
+    from qa.dense import PassageGroups, best_per_passage
+
+    rng = np.random.default_rng(seed)
+    n_passages, n_views = 7, 40
+    owner = rng.integers(0, n_passages - 1, n_views)  # the last passage has no view at all
+    scores = rng.uniform(-1, 1, n_views).astype(np.float32)
+    whole = np.arange(n_views)
+    for mask in (None, rng.random(n_views) < 0.5, np.zeros(n_views, dtype=bool)):
+        expected = best_per_passage(scores, whole, owner, n_passages, views=mask)
+        assert np.array_equal(PassageGroups.of(owner, n_passages, views=mask).best(scores), expected)
+        assert expected[-1] == -1.0
+
+
 def test_micro_batcher_answers_each_caller_with_its_own_vectors():
     import threading
 

@@ -1,17 +1,18 @@
-"""Question vectors of the labelled messages, kept on disk from one build to the next.
+"""Vectors a build encoded, kept on disk from one build to the next.
 
 A build reads each of the ~2,000 labelled messages as a patient's question to fit
 its decisions, encoding one or two texts per message: three quarters of the
-build's half minute on 2 cores. The content team rebuilds after every edit of a
-table or a set, and most messages are the same as last time, so the build keeps
-their vectors in the encoder cache (``onnx_cache.default_cache_dir()``, the folder
+build's half minute on 2 cores; and it embeds the index's views, most of which are
+the same messages as alternate questions. The content team rebuilds after every
+edit of a table or a set, and most texts are the same as last time, so the build
+keeps their vectors in the encoder cache (``onnx_cache.default_cache_dir()``, the folder
 ``QA_ENCODER_CACHE`` names) and the next one encodes only new wordings.
 
 It is a cache, not an input: a missing, damaged or foreign file (another model or
 backend) is ignored and the build encodes everything, as without it. The file
-holds a sha256 per text (``remembering.text_key``), never the text, and only the
-labelled sets' messages go through it (``qa.assistant._fit_and_save``), never a
-patient's. Written aside and renamed over the old one, so a reader never sees
+holds a sha256 per text (``remembering.text_key``), never the text, and only what
+an index holds goes through it (the document, the clinic's alternate questions, the
+labelled sets' messages: ``qa.assistant.build``), never a message being answered. Written aside and renamed over the old one, so a reader never sees
 half a file; two builds at once each write a whole file and the last one wins.
 """
 

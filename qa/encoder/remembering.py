@@ -44,12 +44,19 @@ class RememberingEmbedder:
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._remembered("query", texts, self._embedder.encode_queries)
 
+    def prime_queries(self, texts: list[str]) -> None:
+        """Encode the question texts not yet known in the wrapped encoder's large batches, to be
+        found by ``encode_queries`` later: a build reading thousands of labelled messages one at a
+        time encodes them in small batches (a batch and a lone question differ by about 1e-6)."""
+        self._remembered("query", list(dict.fromkeys(texts)), lambda missing: self._embedder.encode(missing),
+                         mark_used=False)
+
     def used(self) -> dict[bytes, np.ndarray]:
         """The vectors asked for so far, by ``text_key``, in the order first asked."""
         with self._lock:
             return {key: self._vectors[key] for key in self._used}
 
-    def _remembered(self, method: str, texts: list[str], encode) -> np.ndarray:
+    def _remembered(self, method: str, texts: list[str], encode, *, mark_used: bool = True) -> np.ndarray:
         keys = [text_key(method, t) for t in texts]
         with self._lock:
             missing = {k: t for k, t in zip(keys, texts) if k not in self._vectors}
@@ -59,5 +66,6 @@ class RememberingEmbedder:
                 for key, vector in zip(missing, np.asarray(fresh, dtype=np.float32)):
                     self._vectors.setdefault(key, vector)
         with self._lock:
-            self._used.update(dict.fromkeys(keys))
+            if mark_used:
+                self._used.update(dict.fromkeys(keys))
             return np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, self.dimension), np.float32)
