@@ -459,6 +459,7 @@ def _read_labelled(loaded: _Loaded, embedder: Embedder, paths: Paths, messages: 
 
 
 def _readings_cache(loaded: _Loaded, embedder: Embedder, paths: Paths) -> dict[str, Reading]:
+    """This process's readings of the labelled messages over ``loaded`` (``_READINGS``)."""
     index = loaded.index
     key = (embedder.fingerprint, str(paths.corpus_dir), tuple(p.plain_text for p in index.passages),
            tuple(v.text for v in index.views))

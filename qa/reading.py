@@ -56,7 +56,7 @@ def _triaged(question: str, *, searched: str, retriever: Retriever,
 def texts_to_encode(question: str, *, retriever: Retriever, warning_signs: tuple[WarningSign, ...]) -> list[str]:
     """What reading ``question`` (searched as asked) will encode, worked out without encoding: a
     build encodes the labelled messages' texts in a few large batches before reading them
-    (``qa.assistant._fit_and_save``), not one message at a time."""
+    (``qa.assistant._read_labelled``), not one message at a time."""
     _, search_text = _triaged(question, searched=question, retriever=retriever, warning_signs=warning_signs)
     return encoded_texts(retriever.analyse(search_text))
 

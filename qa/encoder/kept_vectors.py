@@ -12,8 +12,9 @@ It is a cache, not an input: a missing, damaged or foreign file (another model o
 backend) is ignored and the build encodes everything, as without it. The file
 holds a sha256 per text (``remembering.text_key``), never the text, and only what
 an index holds goes through it (the document, the clinic's alternate questions, the
-labelled sets' messages: ``qa.assistant.build``), never a message being answered. Written aside and renamed over the old one, so a reader never sees
-half a file; two builds at once each write a whole file and the last one wins.
+labelled sets' messages: ``qa.assistant.build``), never a message being answered.
+Written aside and renamed over the old one, so a reader never sees half a file; two
+builds at once each write a whole file and the last one wins.
 """
 
 from __future__ import annotations
