@@ -93,6 +93,8 @@ def test_primed_questions_are_encoded_in_one_batch_and_kept_only_once_asked():
     out = remembering.encode_queries(["second one", "third"])  # only the unprimed text is asked of the encoder
     assert fake.asked == ["third"] and np.array_equal(out[0], np.full(DIM, 110, np.float32))
     assert list(remembering.used()) == [text_key("query", "second one"), text_key("query", "third")]
+    assert remembering.known_share(["first", "third", "never seen", "old one"]) == 0.75
+    assert remembering.known_share([]) == 1.0
 
 
 def test_kept_vectors_come_back_as_saved_and_hold_no_words(tmp_path):

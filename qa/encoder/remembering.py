@@ -51,6 +51,13 @@ class RememberingEmbedder:
         self._remembered("query", list(dict.fromkeys(texts)), lambda missing: self._embedder.encode(missing),
                          mark_used=False)
 
+    def known_share(self, texts: list[str]) -> float:
+        """The share of ``texts`` whose question vectors are known already (1.0 for none)."""
+        if not texts:
+            return 1.0
+        with self._lock:
+            return sum(text_key("query", t) in self._vectors for t in texts) / len(texts)
+
     def used(self) -> dict[bytes, np.ndarray]:
         """The vectors asked for so far, by ``text_key``, in the order first asked."""
         with self._lock:
