@@ -456,11 +456,11 @@ def _read_labelled(loaded: _Loaded, embedder: Embedder, paths: Paths, messages: 
             return [t for m in some for t in texts_to_encode(m, retriever=loaded.retriever,
                                                                   warning_signs=loaded.warning_signs)]
 
-        # Working out the texts costs about 0.7 ms a message: only worth it when most are new
-        # (a first build), not for a build or a cross-validation fold whose vectors are kept.
-        probe = texts(unread[:PRIME_PROBE])
+        # Working out the texts costs about 0.7 ms a message: only worth it when many are new (a
+        # first build, a new set), not for a build or a cross-validation fold whose vectors are kept.
+        probe = texts(unread[:: max(1, len(unread) // PRIME_PROBE)])  # spread over every set
         if embedder.known_share(probe) < PRIME_BELOW_KNOWN:
-            embedder.prime_queries(probe + texts(unread[PRIME_PROBE:]))
+            embedder.prime_queries(texts(unread))
     read = _training_reader(loaded, embedder, paths)
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
         return list(pool.map(read, messages))
@@ -478,8 +478,8 @@ def _readings_cache(loaded: _Loaded, embedder: Embedder, paths: Paths) -> dict[s
 TRAINING_K = 8
 #: Labelled messages read at once while training, so the encoder can batch them.
 READ_THREADS = 8
-#: Unread labelled messages whose texts are looked up first; the rest are primed (encoded in large
-#: batches before reading) only when fewer than this share of the probe's vectors are known.
+#: Unread labelled messages (spread over all of them) whose texts are looked up first; all are primed
+#: (encoded in large batches before reading) only when fewer than this share of the probe's are known.
 PRIME_PROBE = 64
 PRIME_BELOW_KNOWN = 0.9
 #: Readings of the labelled messages, per model, corpus and tables, kept for this process's
