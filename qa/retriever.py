@@ -391,7 +391,7 @@ class Retriever:
         own vector beside the search vector when the alternate questions need it. Alternate
         questions are matched as whole questions: the question as asked against each, not the
         topic-focused search vector (with which even the same words score about 0.86)."""
-        wanted = len(self._alternate_ids) and (query.focused or not self.settings.sentences)
+        wanted = len(self._alternate_ids) and query.focused  # unfocused, the search vector is the own one
         cosines = self._view_matrix @ (np.stack([vector, own], axis=1) if wanted else vector[:, None])
         every_view = cosines[:, 0]
         view_scores = every_view if self.settings.sentences else np.where(self._counted, every_view, -1.0).astype(np.float32)
