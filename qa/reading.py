@@ -66,7 +66,8 @@ def read_message(question: str, *, searched: str, retriever: Retriever, warning_
     """``searched``: the text to search (the question, or a follow-up with its context); ``ranker``: the
     learned re-ranking of the passages (none while the labelled messages are read for training)."""
     flags, search_text = _triaged(question, searched=searched, retriever=retriever, warning_signs=warning_signs)
-    query, hits = retriever.search(search_text, k=k, ranker=ranker)
+    # A follow-up read with the question before it is ranked by the document alone (Retriever.search).
+    query, hits = retriever.search(search_text, k=k, ranker=ranker, document_only=searched != question)
     question_words = words(query.corrected)
     has_content = any(len(w) > 1 or w.isdigit() for w in question_words) and bool(query.tokens)
     best = max(query.document_cosines, default=-1.0)

@@ -287,10 +287,18 @@ class Retriever:
             if pair[0] in lay_stems or pair[1] in lay_stems
         )
 
-    def search(self, question: str, *, k: int = 3, ranker: LinearModel | None = None) -> tuple[Query, list[Hit]]:
+    def search(self, question: str, *, k: int = 3, ranker: LinearModel | None = None,
+               document_only: bool = False) -> tuple[Query, list[Hit]]:
         """The question's reading and its ``k`` best passages; ``ranker`` (the learned re-ranking,
         qa.ranking) re-orders the best candidates of the fused ranking when there are
-        alternate questions to vote and the default score fusion is on."""
+        alternate questions to vote and the default score fusion is on.
+
+        ``document_only``: rank by the document's own views, without the alternate questions'
+        vote or the re-ranking (which reads that vote). For a follow-up read with the question
+        before it: that text is no patient's question (half of it is the earlier one), and the
+        patients' wordings it lands nearest pull towards the earlier question's passage ("which
+        type is used for it" after "can hip injections help osteoarthritis": the conditions list).
+        The alternate questions' cosines are still measured (the scope decision reads them)."""
         query = self.analyse(question)
         n = len(self.index.passages)
         dense_scores = document_scores = np.full(n, -1.0, dtype=np.float32)
@@ -303,7 +311,7 @@ class Retriever:
                 alternate = float(alternates.max())
                 clinic = float(alternates[self._clinic_in_alternates].max(initial=-1.0))
         lexical_scores = self.index.lexical.scores(list(query.tokens)) if self.settings.lexical else np.zeros(n, np.float32)
-        fused = self._fuse(dense_scores, lexical_scores)
+        fused = self._fuse(document_scores if document_only else dense_scores, lexical_scores)
         # The ranking the document alone gives (no alternate questions): what coverage is decided on.
         document_order = top_k(self._fuse(document_scores, lexical_scores) if alternate > -1.0 else fused, max(1, k))
         query = replace(query, alternate_cosine=alternate, clinic_alternate_cosine=clinic,
@@ -313,7 +321,7 @@ class Retriever:
                         alternate_lexical=(self._alternate_lexical.scores(lexical_tokens(query.corrected))
                                            if self._alternate_lexical is not None else None))
         s = self.settings
-        if ranker is not None and alternate > -1.0 and s.dense and s.lexical and s.fusion == "score":
+        if ranker is not None and alternate > -1.0 and not document_only and s.dense and s.lexical and s.fusion == "score":
             candidates = top_k(fused, max(k, RERANK_DEPTH))
             top = float(lexical_scores.max()) if n else 0.0
             features = candidate_features(

@@ -44,11 +44,24 @@ def pytest_configure(config):
 LONG_FILES = ("test_soak.py", "test_feedback_browser.py", "test_bench_smoke.py", "test_web_browser.py",
               "test_index_failures.py", "test_security_connections.py", "test_deploy_rolling_restart.py",
               "test_deploy_index_update.py")
+#: Files none of whose tests needs the session index: the second worker runs them while the first
+#: builds it (a cold build reads and fits on every labelled message: minutes on 2 cores), instead
+#: of waiting for it at its first long file.
+INDEX_FREE_FILES = ("test_app.py", "test_bench_units.py", "test_chat_clinic.py", "test_feedback_redaction.py",
+                    "test_feedback_store.py", "test_eval_cli.py", "test_eval_dataset.py", "test_architecture.py",
+                    "test_pure_logic.py", "test_web_render.py", "test_security_payloads.py",
+                    "test_corpus_and_passages.py", "test_eval_questions.py", "test_eval_matching.py",
+                    "test_eval_metrics.py")
+FIRST_FILES = (LONG_FILES[0], *INDEX_FREE_FILES, *LONG_FILES[1:])
 
 
 def pytest_collection_modifyitems(items):
-    """The files of ``LONG_FILES`` first, in that order; the rest as collected (a stable sort)."""
-    rank = {name: i for i, name in enumerate(LONG_FILES)}
+    """The files of ``FIRST_FILES`` first, in that order; the rest as collected (a stable sort).
+
+    pytest-xdist deals each worker two files, then one more whenever it finishes one: the
+    first worker builds the session index in the first long file, while the second takes
+    the index-free files one after another until the build is (nearly) done."""
+    rank = {name: i for i, name in enumerate(FIRST_FILES)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
@@ -97,12 +110,49 @@ def built_index_dir(tmp_path_factory) -> Path:
     from helpers_reliability import replay_fit
 
     folder = tmp_path_factory.mktemp("index")
+    state = _shared_tmp(tmp_path_factory) / "session-build-state.pickle"
     with pytest.MonkeyPatch.context() as patch, _one_worker_at_a_time(tmp_path_factory, "session-build"):
+        _take_build_state(state)  # the other worker's readings and fit, when it built first
         # the real fit, kept for rebuilds that replay it (helpers_reliability)
         patch.setattr(qa.training, "fit_decisions", replay_fit(qa.training.fit_decisions))
         build(read_corpus(CORPUS_DIR), Embedder(), resolve_paths(corpus_dir=CORPUS_DIR, index_dir=folder))
-    _SESSION_READINGS.update(_readings_cache() or ())  # the session corpus's readings stay for every test
+        _SESSION_READINGS.update(_readings_cache() or ())  # the session corpus's readings stay for every test
+        _give_build_state(state)
     return folder
+
+
+def _take_build_state(state: Path) -> None:
+    """Start from the readings and the fit of the worker that built the session index first.
+
+    Reading the labelled messages over the index and fitting the decisions on them
+    is most of a build once the vectors are kept (half a minute at 6,000 messages);
+    both are pure functions of what the first worker's build read and fitted, so
+    the second worker's build takes them instead of repeating them. Its index is
+    still its own, built by the real code path.
+    """
+    import pickle
+
+    import qa.assistant
+    from helpers_reliability import _FITS
+
+    if state.exists():
+        readings, fits = pickle.loads(state.read_bytes())
+        qa.assistant._READINGS.update(readings)
+        _FITS.update(fits)
+
+
+def _give_build_state(state: Path) -> None:
+    """Leave this worker's session readings and fits for the other (written aside, then renamed)."""
+    import pickle
+
+    from helpers_reliability import _FITS
+
+    if state.exists():
+        return
+    readings = {key: value for key, value in (_readings_cache() or {}).items() if key in _SESSION_READINGS}
+    aside = state.with_suffix(".tmp")
+    aside.write_bytes(pickle.dumps((readings, dict(_FITS)), protocol=5))
+    aside.replace(state)
 
 
 #: Keys of qa.assistant's readings cache made by the session index's build (see `readings_cache_per_test`).
@@ -136,15 +186,17 @@ def readings_cache_per_test() -> Iterator[None]:
             del cache[key]
 
 
-#: Messages of each kind kept from each labelled set by `few_labelled` (16 sets: about 190 messages).
+#: Messages of each kind kept from each of at most FEW_SETS labelled sets by `few_labelled`
+#: (about 190 messages), the sets spread over all of them.
 FEW_PER_KIND = 2
+FEW_SETS = 16
 
 
 @pytest.fixture(scope="session")
 def few_labelled(tmp_path_factory) -> Path:
-    """eval/sets cut to FEW_PER_KIND messages of each kind per set, for QA_TRAINING_DIR.
+    """eval/sets cut to FEW_PER_KIND messages of each kind of FEW_SETS sets, for QA_TRAINING_DIR.
 
-    Every set and both classes of each decision remain, so a build with it still
+    Sets of every kind and both classes of each decision remain, so a build with it still
     adds alternate questions and fits (and saves) the learned decisions, on about
     180 messages instead of 2,000. For a test whose subject is another part
     of a build (the bench, `python -m qa build` then `check`, a first start):
@@ -159,7 +211,9 @@ def few_labelled(tmp_path_factory) -> Path:
     by_set: dict[str, list] = {}
     for message in read_labelled(training_dir()):
         by_set.setdefault(message.source, []).append(message)
-    for name, messages in by_set.items():
+    names = sorted(by_set)
+    for name in names[:: -(-len(names) // FEW_SETS)]:
+        messages = by_set[name]
         seen: Counter = Counter()
         with (folder / f"{name}.csv").open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
@@ -168,6 +222,8 @@ def few_labelled(tmp_path_factory) -> Path:
                 seen[m.kind] += 1
                 if seen[m.kind] <= FEW_PER_KIND:
                     writer.writerow((m.id, m.question, m.kind, m.answer_quote))
+    kept = read_labelled(folder)
+    assert {m.urgent for m in kept} == {m.covered for m in kept} == {True, False}, "both classes of each decision"
     return folder
 
 

@@ -91,9 +91,9 @@ def test_onnx_trial_runs_its_three_encoders(tmp_path, few_labelled_index, few_la
     fused graph qa stores, and a failed section only shows as "FAILED" in the file.
     Each encoder's index build fits its decisions on conftest's `few_labelled` sets (the
     work folder's index was fitted on them too, so the bench starts without a build), and
-    the metrics judge the first 3 questions of every set (``--questions 3``)."""
+    the metrics judge the first question of every set (``--questions 1``)."""
     out_dir = tmp_path / "out"
-    out = _bench("--sections", "onnx", "--questions", "3", "--out", str(out_dir), "--work-dir", str(work_dir(tmp_path, few_labelled_index)),
+    out = _bench("--sections", "onnx", "--questions", "1", "--out", str(out_dir), "--work-dir", str(work_dir(tmp_path, few_labelled_index)),
                  tmp_path=tmp_path, QA_TRAINING_DIR=str(few_labelled))
     assert out.returncode == 0, out.stderr[-2000:]
     text = (out_dir / "RESULTS.md").read_text(encoding="utf-8")

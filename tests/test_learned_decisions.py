@@ -370,24 +370,27 @@ def _copy(built_index_dir, tmp_path):
     return index_dir
 
 
-def test_a_changed_labelled_set_makes_the_models_stale_and_a_load_refits_them(built_index_dir, tmp_path, monkeypatch):
+def test_a_changed_labelled_set_makes_the_models_stale_and_a_load_refits_them(few_labelled_index, few_labelled,
+                                                                               tmp_path, monkeypatch):
+    """On conftest's `few_labelled` sets and the index fitted on them, so the refit is a small one."""
     import shutil
 
     from qa import Assistant
-    from helpers_reliability import CORPUS_DIR, REPO
+    from helpers_reliability import CORPUS_DIR
 
     training = tmp_path / "sets"
-    shutil.copytree(REPO / "eval" / "sets", training)
-    index_dir = _copy(built_index_dir, tmp_path)
+    shutil.copytree(few_labelled, training)
+    index_dir = _copy(few_labelled_index, tmp_path)
     monkeypatch.setenv("QA_TRAINING_DIR", str(training))
-    Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never")  # same sets: current
-    with (training / "questions.csv").open("a", encoding="utf-8") as handle:
+    current = Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never")  # same sets: current
+    assert "p_urgent" in current.ask("what is a hip injection?").debug
+    with sorted(training.glob("*.csv"))[0].open("a", encoding="utf-8") as handle:
         handle.write('extra-1,"my hip is on fire and pouring pus",red_flag,When to Seek Medical Attention\n')
     # never: the stale models are not used; the rules decide alone until `python -m qa build`
     stale = Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir, rebuild="never")
     assert "p_urgent" not in stale.ask("what is a hip injection?").debug
     Assistant.load(corpus_dir=CORPUS_DIR, index_dir=index_dir)  # auto: refits and saves
-    before = json.loads((built_index_dir / "decisions.json").read_text())["payload"]["messages"]
+    before = json.loads((few_labelled_index / "decisions.json").read_text())["payload"]["messages"]
     assert json.loads((index_dir / "decisions.json").read_text())["payload"]["messages"] == before + 1
 
 
