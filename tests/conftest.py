@@ -7,8 +7,9 @@ question vectors a build keeps: qa.encoder.kept_vectors) is one temporary
 folder for the session, shared by both xdist workers and every subprocess a
 test starts; set QA_ENCODER_CACHE to keep one across sessions. The two
 workers build the session index one after the other (a file lock), so the
-second reads the first's kept vectors instead of encoding 2,000 messages again
-while the first does the same on the other core.
+second reads the first's kept vectors, readings and fit instead of encoding,
+reading and fitting on 6,000 messages again while the first does the same on
+the other core; meanwhile it runs the files that need no index.
 """
 
 from __future__ import annotations
@@ -169,8 +170,8 @@ def _readings_cache() -> dict | None:
 def readings_cache_per_test() -> Iterator[None]:
     """What a test adds to qa.assistant's readings cache is dropped when it ends.
 
-    A build reads the 2,000 labelled messages over its index (encoding each: about
-    10 s) and keeps the readings per corpus for the process's later builds, for
+    A build reads the 6,000 labelled messages over its index (about half a
+    minute) and keeps the readings per corpus for the process's later builds, for
     a few corpora only. Tests that build other corpora (an edited document, a
     cross-validation fold) would otherwise use up those places, and every later
     rebuild of the session's corpus would read everything again: a test's cost
@@ -198,7 +199,7 @@ def few_labelled(tmp_path_factory) -> Path:
 
     Sets of every kind and both classes of each decision remain, so a build with it still
     adds alternate questions and fits (and saves) the learned decisions, on about
-    180 messages instead of 2,000. For a test whose subject is another part
+    180 messages instead of 6,000. For a test whose subject is another part
     of a build (the bench, `python -m qa build` then `check`, a first start):
     answers then differ from the session index's, so never compare the two.
     """
