@@ -7,9 +7,9 @@ question vectors a build keeps: qa.encoder.kept_vectors) is one temporary
 folder for the session, shared by both xdist workers and every subprocess a
 test starts; set QA_ENCODER_CACHE to keep one across sessions. The two
 workers build the session index one after the other (a file lock), so the
-second reads the first's kept vectors, readings and fit instead of encoding,
-reading and fitting on 6,000 messages again while the first does the same on
-the other core; meanwhile it runs the files that need no index.
+second takes the first's kept vectors, readings and fit instead of encoding,
+reading and fitting on 6,000 messages again; while the first builds, the
+second runs the files that need no index.
 """
 
 from __future__ import annotations
