@@ -313,7 +313,8 @@ class Retriever:
         lexical_scores = self.index.lexical.scores(list(query.tokens)) if self.settings.lexical else np.zeros(n, np.float32)
         fused = self._fuse(document_scores if document_only else dense_scores, lexical_scores)
         # The ranking the document alone gives (no alternate questions): what coverage is decided on.
-        document_order = top_k(self._fuse(document_scores, lexical_scores) if alternate > -1.0 else fused, max(1, k))
+        document_order = top_k(self._fuse(document_scores, lexical_scores) if alternate > -1.0 and not document_only
+                               else fused, max(1, k))
         query = replace(query, alternate_cosine=alternate, clinic_alternate_cosine=clinic,
                         document_cosines=tuple(float(document_scores[i]) for i in document_order),
                         document_lexical=float(lexical_scores[document_order[0]]) if n else 0.0,
