@@ -304,7 +304,7 @@ class Assistant:
         if len(reading.asked) > 1:
             # "does it hurt after, and what can I take for it?": each question is read and decided on
             # its own; a passage for each covered one comes first, the others are named, never dropped.
-            parts = [(q, _read(loaded, q, searched=q, k=k + 5)) for q in reading.asked]
+            parts = [(q, _read(loaded, q, searched=q, k=k + 5, for_urgency=False)) for q in reading.asked]
             covered = [(q, r) for q, r in parts if not _decide(loaded.decisions, r)[1].abstain]
             shown = _first_of_each([r.hits[:1] for _, r in covered], hits)
             uncovered = tuple(q for q, r in parts if (q, r) not in covered) if covered else ()
@@ -326,10 +326,11 @@ class Assistant:
                                       "alternate_cosine": round(query.alternate_cosine, 4), **chances})
 
 
-def _read(loaded: _Loaded, question: str, *, searched: str, k: int) -> Reading:
+def _read(loaded: _Loaded, question: str, *, searched: str, k: int, for_urgency: bool = True) -> Reading:
     return read_message(question, searched=searched, retriever=loaded.retriever, warning_signs=loaded.warning_signs,
                         not_covered=loaded.not_covered, k=k,
-                        ranker=loaded.decisions.ranking if loaded.decisions is not None else None)
+                        ranker=loaded.decisions.ranking if loaded.decisions is not None else None,
+                        for_urgency=for_urgency)
 
 
 def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, ScopeDecision, dict]:
@@ -339,7 +340,7 @@ def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, Sco
         return (decide_urgency(reading.flags, None, 1.0),
                 decide_scope(reading.rule_scope, None, 0.0, alternate_cosine=alternate,
                              clinic_alternate_cosine=clinic), {})
-    p_urgent = decisions.urgency.probability(reading.vector, (), reading.message)
+    p_urgent = decisions.urgency.probability(reading.urgency_vector, (), reading.message)
     nearest_covered, nearest_not_covered = decisions.nearest(reading.vector)
     best = max(reading.query.document_cosines, default=-1.0)
     cues = (*reading.coverage_cues, *neighbour_cues(nearest_covered, nearest_not_covered, best_cosine=best))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .decisions.learned import LinearModel
-from .decisions.message import split_questions
+from .decisions.message import sentences, split_questions
 from .decisions.not_covered import NotCoveredTerm, find_topic
 from .decisions.scope import ScopeDecision, decide
 from .decisions.signals import coverage_cues
@@ -40,6 +40,18 @@ class Reading:
     def vector(self) -> np.ndarray | None:
         return self.query.vector
 
+    @property
+    def urgency_vector(self) -> np.ndarray | None:
+        """What the urgency model reads besides the words: the message's vector, then the elementwise
+        largest of its sentences' vectors (``qa.decisions.message.sentences``), or the message's
+        vector again when it is one sentence or its sentences were not encoded."""
+        vector = self.query.vector
+        if vector is None:
+            return None
+        extra = self.query.extra_vectors
+        pooled = extra.max(axis=0) if extra is not None and len(extra) else vector
+        return np.concatenate([vector, pooled])
+
 
 def _triaged(question: str, *, searched: str, retriever: Retriever,
              warning_signs: tuple[WarningSign, ...]) -> tuple[Triage, str]:
@@ -58,16 +70,20 @@ def texts_to_encode(question: str, *, retriever: Retriever, warning_signs: tuple
     build encodes the labelled messages' texts in a few large batches before reading them
     (``qa.assistant._read_labelled``), not one message at a time."""
     _, search_text = _triaged(question, searched=question, retriever=retriever, warning_signs=warning_signs)
-    return encoded_texts(retriever.analyse(search_text))
+    return encoded_texts(retriever.analyse(search_text)) + list(sentences(question))
 
 
 def read_message(question: str, *, searched: str, retriever: Retriever, warning_signs: tuple[WarningSign, ...],
-                 not_covered: tuple[NotCoveredTerm, ...], k: int, ranker: LinearModel | None = None) -> Reading:
+                 not_covered: tuple[NotCoveredTerm, ...], k: int, ranker: LinearModel | None = None,
+                 for_urgency: bool = True) -> Reading:
     """``searched``: the text to search (the question, or a follow-up with its context); ``ranker``: the
-    learned re-ranking of the passages (none while the labelled messages are read for training)."""
+    learned re-ranking of the passages (none while the labelled messages are read for training);
+    ``for_urgency``: encode the message's sentences for the urgency model (not for one question of a
+    many-part message, read only for its passage and scope: the whole message's urgency is decided)."""
     flags, search_text = _triaged(question, searched=searched, retriever=retriever, warning_signs=warning_signs)
     # A follow-up read with the question before it is ranked by the document alone (Retriever.search).
-    query, hits = retriever.search(search_text, k=k, ranker=ranker, document_only=searched != question)
+    query, hits = retriever.search(search_text, k=k, ranker=ranker, document_only=searched != question,
+                                   extra_texts=sentences(question) if for_urgency else ())
     question_words = words(query.corrected)
     has_content = any(len(w) > 1 or w.isdigit() for w in question_words) and bool(query.tokens)
     best = max(query.document_cosines, default=-1.0)

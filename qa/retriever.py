@@ -93,6 +93,9 @@ class Query:
     alternate_cosine: float = field(default=-1.0, compare=False)
     #: The same, over the clinic's own rows only (``corpus/alternate_questions.csv``), not the labelled sets'.
     clinic_alternate_cosine: float = field(default=-1.0, compare=False)
+    #: The vectors of the texts the caller asked to be encoded with the question, in its one encoder
+    #: call (``search``'s ``extra_texts``: the urgency model's sentences, qa.reading); empty otherwise.
+    extra_vectors: np.ndarray | None = field(default=None, compare=False, repr=False)
     #: The question's cosine with every view of the index (-1 where not retrieved) and each
     #: passage's BM25 score (set by ``search``): training re-ranks labelled messages from these
     #: with their own set's alternate questions left out (qa.training.fit_ranking).
@@ -288,7 +291,7 @@ class Retriever:
         )
 
     def search(self, question: str, *, k: int = 3, ranker: LinearModel | None = None,
-               document_only: bool = False) -> tuple[Query, list[Hit]]:
+               document_only: bool = False, extra_texts: tuple[str, ...] = ()) -> tuple[Query, list[Hit]]:
         """The question's reading and its ``k`` best passages; ``ranker`` (the learned re-ranking,
         qa.ranking) re-orders the best candidates of the fused ranking when there are
         alternate questions to vote and the default score fusion is on.
@@ -298,15 +301,20 @@ class Retriever:
         before it: that text is no patient's question (half of it is the earlier one), and the
         patients' wordings it lands nearest pull towards the earlier question's passage ("which
         type is used for it" after "can hip injections help osteoarthritis": the conditions list).
-        The alternate questions' cosines are still measured (the scope decision reads them)."""
+        The alternate questions' cosines are still measured (the scope decision reads them).
+
+        ``extra_texts``: encoded in the same encoder call as the question (one batch, not a second
+        call), their vectors on ``Query.extra_vectors``; ignored when dense search is off."""
         query = self.analyse(question)
         n = len(self.index.passages)
         dense_scores = document_scores = np.full(n, -1.0, dtype=np.float32)
         view_scores = np.full(0, -1.0, dtype=np.float32)
         alternate = clinic = -1.0
         if self.settings.dense:
-            dense_scores, document_scores, view_scores, vector, alternates = self._dense(query)
-            query = replace(query, vector=vector)
+            texts = encoded_texts(query)
+            encoded = self.embedder.encode_queries(texts + list(extra_texts))
+            dense_scores, document_scores, view_scores, vector, alternates = self._dense(query, encoded[: len(texts)])
+            query = replace(query, vector=vector, extra_vectors=encoded[len(texts):])
             if len(alternates):
                 alternate = float(alternates.max())
                 clinic = float(alternates[self._clinic_in_alternates].max(initial=-1.0))
@@ -368,11 +376,11 @@ class Retriever:
         asked = set(lexical_tokens(query.corrected)) & self._rare_stems
         return bool(asked & set(lexical_tokens(hits[0].passage.plain_text)))
 
-    def _dense(self, query: Query) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _dense(self, query: Query, encoded: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Best cosine per passage (over all its views, then over the document's own), the cosine
         of every view searched, the question's own vector, and its cosine with each alternate
-        question (in ``_alternate_ids`` order; none when the index has none)."""
-        encoded = self.embedder.encode_queries(encoded_texts(query))
+        question (in ``_alternate_ids`` order; none when the index has none). ``encoded``: the
+        vectors of ``encoded_texts(query)``."""
         own = vector = encoded[0]
         if query.focused:
             # Mean of the two directions: cosine with it is (about) the mean of

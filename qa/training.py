@@ -51,22 +51,29 @@ from .text import fold, strip_markdown
 log = logging.getLogger("qa.training")
 ENV_TRAINING_DIR = "QA_TRAINING_DIR"
 DECISIONS_FILE = "decisions.json"
-DECISIONS_FORMAT = 8  # 3: coverage reads the nearest labelled messages; 4: and the floor of what was answered;
+DECISIONS_FORMAT = 9  # 3: coverage reads the nearest labelled messages; 4: and the floor of what was answered;
 # 5: urgency reads the message's words, and may veto a rule's warning; 6: the learned re-ranking (qa.ranking);
-# 7: a veto per level of the rule's warning; 8: the labelled vectors as base64 float32, not JSON numbers
+# 7: a veto per level of the rule's warning; 8: the labelled vectors as base64 float32, not JSON numbers;
+# 9: urgency reads the message's sentences' vectors too (Reading.urgency_vector)
 #: A missed red flag costs as much as this many false alarms when the urgency cut is chosen.
 URGENT_MISS_COST = 10.0
 #: A rule's warning is dropped under this share of the least probability a real one got
 #: (``pick_veto``). Leave one set out over 15 sets (docs/evaluation.md), against 109 false
 #: alarms and no missed warning without a veto: at the least itself (a cost-balanced cut),
-#: 3 missed and 62 false alarms; at half of it, none missed and 76 (of 360 and 1,617).
-VETO_SHARE = 0.5
+#: 3 missed and 62 false alarms; at half of it, none missed and 76 (of 360 and 1,617). With the
+#: sentences' vectors and ``URGENCY_WORD_WEIGHT`` 3, over 43 sets in 8 folds and three new
+#: persona sets (docs/evaluation.md, "Sentences"): 0.5 -> 1 + 1 missed, 18 + 166 false alarms;
+#: 0.75 -> 1 + 2 and 8 + 105; 1.0 -> 1 + 5 and 7 + 85.
+VETO_SHARE = 0.75
 #: The levels of a rule's warning the model may veto, each with its own cut (``pick_veto``); never an emergency.
 VETOED_LEVELS = ("warning", "personal")
 #: The word features' length against the unit-length sentence vector in the urgency model.
 #: Leave one set out over 15 sets with a cost-balanced veto (docs/evaluation.md): 1 -> 5 missed,
-#: 78 false alarms; 2 -> 1 and 68; 3 -> 3 and 70; 4 -> 2 and 72 (of 361 and 1,616).
-URGENCY_WORD_WEIGHT = 2.0
+#: 78 false alarms; 2 -> 1 and 68; 3 -> 3 and 70; 4 -> 2 and 72 (of 361 and 1,616). Over 43
+#: sets, with the sentences' vectors (of 225 + 1,652 red flags and 375 + 5,322 others, as for
+#: ``VETO_SHARE``), at a veto share of 0.5: 2 -> 1 + 1 missed, 18 + 166 false alarms; 3 -> 1 + 1
+#: and 12 + 134; at 0.75, 3 -> 1 + 2 and 8 + 105.
+URGENCY_WORD_WEIGHT = 3.0
 #: Declining a question the document answers costs this much of a confident answer to one it does not.
 COVERED_MISS_COST = 0.5
 #: The answered floor sits this far under the similarity answered training messages had to what
@@ -396,21 +403,23 @@ def fit_decisions(messages: Sequence[LabelledMessage], readings: Sequence[Readin
     floor = answered_floor(answered, [m.covered for m in messages])
 
     texts = [r.message for r in readings]
+    # Urgency reads the message's vector and its sentences' (Reading.urgency_vector); coverage the message's.
+    urgency_vectors = np.array([r.urgency_vector for r in readings], dtype=np.float64)
     models, oofs = {}, {}
-    for name, cues_for, labels, cue_names, miss_cost, forced, words in (
-        ("urgency", lambda held: np.zeros((len(readings), 0)), [m.urgent for m in messages], URGENCY_CUES,
-         URGENT_MISS_COST, [1.0 if r.flags.urgent else None for r in readings],  # the rules' urgent, before a veto
+    for name, x, cues_for, labels, cue_names, miss_cost, forced, words in (
+        ("urgency", urgency_vectors, lambda held: np.zeros((len(readings), 0)), [m.urgent for m in messages],
+         URGENCY_CUES, URGENT_MISS_COST, [1.0 if r.flags.urgent else None for r in readings],  # the rules' urgent, before a veto
          URGENCY_WORD_WEIGHT),
-        ("coverage", coverage_cues_for, [m.covered for m in messages], COVERAGE_CUES, COVERED_MISS_COST,
+        ("coverage", vectors, coverage_cues_for, [m.covered for m in messages], COVERAGE_CUES, COVERED_MISS_COST,
          [0.0 if r.rule_scope.reason in EXACT_SCOPE_REASONS or a < floor else None  # exact refusals stay
           for r, a in zip(readings, answered)], 0.0),
     ):
         word_texts = texts if words > 0 else None
-        oofs[name] = oof = _oof_probabilities(vectors, cues_for, labels, sources, cue_names=cue_names,
+        oofs[name] = oof = _oof_probabilities(x, cues_for, labels, sources, cue_names=cue_names,
                                               texts=word_texts, word_weight=words)
         combined = [f if f is not None else p for f, p in zip(forced, oof)]
         threshold = pick_threshold(combined, labels, miss_cost=miss_cost)
-        models[name] = fit_model(vectors, cues_for(frozenset()), labels, cue_names=cue_names, threshold=threshold,
+        models[name] = fit_model(x, cues_for(frozenset()), labels, cue_names=cue_names, threshold=threshold,
                                  texts=word_texts, word_weight=words)
     veto = pick_veto(oofs["urgency"], [m.urgent for m in messages], levels=[r.flags.level for r in readings],
                      share=VETO_SHARE, vetoed=VETOED_LEVELS)

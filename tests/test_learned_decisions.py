@@ -277,7 +277,8 @@ def test_the_models_are_saved_beside_the_index_with_their_inputs_and_a_checksum(
     assert 0 < models["urgency"]["threshold"] < 1 and 0 < models["coverage"]["threshold"] < 1
     words = models["urgency"]["words"]
     assert len(words["terms"]) > 1000 and "what if" in words["terms"] and models["coverage"]["words"] is None
-    assert len(models["urgency"]["weights"]) == 384 + len(models["urgency"]["cues"]) + len(words["terms"])
+    # The message's vector and its sentences' (Reading.urgency_vector), the cues, the words.
+    assert len(models["urgency"]["weights"]) == 2 * 384 + len(models["urgency"]["cues"]) + len(words["terms"])
     # The veto is fitted per level (there are real warnings of both among the rules' hits) and sits
     # under the urgency cut; a personal sign alone is vetoed more readily than a warning.
     veto = models["urgency_veto"]

@@ -7,7 +7,7 @@ import pytest
 
 from qa.fusion import RRF_K, ranks, rrf
 from qa.glossary import Glossary, expansions
-from qa.decisions.message import MessageParts, split_message, split_questions
+from qa.decisions.message import MessageParts, sentences, split_message, split_questions
 from qa.decisions.not_covered import NotCoveredTerm, absent_from, find_topic
 from qa.decisions.scope import decide
 from qa.spelling import build_corrector
@@ -575,6 +575,17 @@ def test_a_not_covered_term_the_document_uses_is_ignored():
 ])
 def test_split_questions(message, questions):
     assert split_questions(message) == questions
+
+
+@pytest.mark.parametrize("message,expected", [
+    ("will the shot hurt?", ()),  # one sentence: the message's own vector stands for it
+    ("Hi. Will the shot hurt?", ()),  # a one-word greeting is not a sentence of its own
+    ("Ran 5k on Sunday. Now the spot is hot and swollen! Should I worry?",
+     ("Ran 5k on Sunday.", "Now the spot is hot and swollen!", "Should I worry?")),
+    ("had it tuesday\nleg wont hold me up today", ("had it tuesday", "leg wont hold me up today")),
+])
+def test_sentences_are_the_messages_sentences_of_two_words_or_more(message, expected):
+    assert sentences(message) == expected
 
 
 def test_triage_either_is_urgent_when_one_reading_is_and_keeps_every_sign_once():

@@ -16,6 +16,9 @@ background.
 ``split_questions`` then cuts the ask into the separate questions it holds
 ("is it a steroid they put in, and will I need someone to take me home?"),
 so each can find its own passage.
+
+``sentences`` lists a message's sentences for the urgency model, which reads
+each one's vector beside the whole message's (``qa.reading``).
 """
 
 from __future__ import annotations
@@ -112,3 +115,21 @@ def split_questions(message: str) -> tuple[str, ...]:
         else:
             questions.append(piece)
     return tuple(questions) if len(questions) > 1 else (message.strip(),)
+
+
+#: A sentence of fewer words ("Hi.", "Thanks!") says nothing on its own about a warning sign.
+MIN_WORDS_PER_SENTENCE = 2
+_WORD = re.compile(r"\w+")
+
+
+def sentences(message: str) -> tuple[str, ...]:
+    """The message's sentences of ``MIN_WORDS_PER_SENTENCE`` words or more; ``()`` when it has fewer than
+    two (its own vector then stands for its one sentence).
+
+    Why: a warning sign told in one sentence of a long story ("...back to running next week. The
+    spot's come up in a hot lump since last night. Can I still go?") is diluted in the
+    whole message's vector, which is mostly about the story. The urgency model reads, beside it,
+    the elementwise largest of the sentences' vectors, where the sign keeps its own direction
+    (docs/evaluation.md, "Sentences")."""
+    found = tuple(s.strip() for s in _SENTENCE.findall(message) if len(_WORD.findall(s)) >= MIN_WORDS_PER_SENTENCE)
+    return found if len(found) > 1 else ()
