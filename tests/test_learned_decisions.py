@@ -336,6 +336,41 @@ def test_no_labelled_out_of_scope_message_is_answered_on_an_alternate_questions_
     assert answered == []
 
 
+def test_the_urgency_model_reads_the_vector_of_each_sentence_beside_the_messages(assistant):
+    """``Reading.urgency_vector``: the message's vector, then the elementwise largest of its sentences'
+    vectors, encoded in the question's own encoder call; one sentence stands for itself, and a question
+    read only for its passage (one part of a many-part message) encodes none."""
+    from qa.assistant import _read
+    from qa.decisions.message import sentences
+
+    loaded = assistant._loaded
+    message = "Had my hip done on Friday. The drive home was fine. Tonight the spot is red and hot."
+    reading = _read(loaded, message, searched=message, k=3)
+    assert reading.query.extra_vectors.shape == (3, 384)
+    expected = assistant.embedder.encode(list(sentences(message))).max(axis=0)
+    vector, pooled = reading.urgency_vector[:384], reading.urgency_vector[384:]
+    assert np.array_equal(vector, reading.vector)
+    assert np.allclose(pooled, expected, atol=1e-4) and not np.allclose(pooled, vector, atol=1e-2)
+    one = "is the spot meant to be red and hot tonight?"
+    alone = _read(loaded, one, searched=one, k=3)
+    assert np.array_equal(alone.urgency_vector[:384], alone.urgency_vector[384:])
+    part = _read(loaded, message, searched=message, k=3, for_urgency=False)
+    assert len(part.query.extra_vectors) == 0 and np.allclose(part.vector, reading.vector, atol=1e-5)
+
+
+@pytest.mark.parametrize("message", [
+    "We went to the cinema after my shot. Now my lips feel fat and I've got itchy lumps on my neck. "
+    "Should I take my usual tablets tonight?",
+    "My daughter drove me home after the injection yesterday and I had a lovely sleep. This morning the pain "
+    "has been climbing all day and the tablets aren't touching it. What time does the clinic open tomorrow?",
+    "Got my hip done on Thursday and the drive back was fine. My husband has been making all the meals bless him. "
+    "Since last night the spot has gone up into a hot angry lump. Is it ok to have a bath?",
+])
+def test_a_warning_sign_told_in_one_sentence_of_a_story_leads_with_seek_medical_attention(assistant, message):
+    answer = assistant.ask(message)
+    assert answer.urgent and "When to Seek Medical Attention" in answer.passages[0].text
+
+
 def test_the_veto_drops_rule_warnings_on_labelled_near_misses_and_never_on_a_labelled_red_flag(assistant):
     """Every labelled message decided as a patient's would be, from the session build's readings
     (no encode): the veto is at work on messages that are not warning signs, never on one that is."""
