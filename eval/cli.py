@@ -71,6 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cross-validate", action="store_true",
                         help="leave one set out: for each set in eval/sets/, fit the learned decisions on the other "
                              "sets, then score it (the rules alone in brackets); prints a row per set and the mean")
+    parser.add_argument("--urgency-folds", nargs="?", type=_positive_int, const=8, metavar="N",
+                        help="the urgency decision alone, fitted as a build fits it on the sets of all but one of N "
+                             "folds (default 8) and judged on that one: missed red flags and false alarms, in minutes")
+    parser.add_argument("--new-sets", default="", metavar="NAMES",
+                        help="with --urgency-folds: also fit on every set but these (comma-separated names in "
+                             "eval/sets/) and judge them")
+    parser.add_argument("--word-weight", type=float, metavar="W",
+                        help="with --urgency-folds: the word features' weight (default: the shipped one)")
+    parser.add_argument("--veto-share", type=float, metavar="S",
+                        help="with --urgency-folds: the veto's share of the least real warning (default: shipped)")
+    parser.add_argument("--no-sentences", action="store_true",
+                        help="with --urgency-folds: the message's vector alone, without its sentences'")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar on stderr")
     return parser
 
@@ -94,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dialogues(args.dialogues, as_json=args.json, k=args.k)
     if args.cross_validate:
         return _cross_validate(as_json=args.json, k=args.k, out=args.out, progress=not args.no_progress)
+    if args.urgency_folds:
+        return _urgency_folds(args)
     try:
         questions = load_questions(args.questions)
     except DatasetError as exc:
@@ -165,6 +179,35 @@ def _cross_validate(*, as_json: bool, k: int, out: str | None, progress: bool) -
         (Path(out) / "crossval.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         (Path(out) / "crossval.md").write_text(text + "\n", encoding="utf-8")
     print(json.dumps(results) if as_json else text)
+    return 0
+
+
+def _urgency_folds(args) -> int:
+    from dataclasses import asdict
+
+    from eval import runner
+    from eval.urgency_folds import table, urgency_folds
+
+    settings = {"sentences": not args.no_sentences}
+    if args.word_weight is not None:
+        settings["word_weight"] = args.word_weight
+    if args.veto_share is not None:
+        settings["veto_share"] = args.veto_share
+    new_sets = [name.strip() for name in args.new_sets.split(",") if name.strip()]
+    try:
+        results, failed = _guarded(lambda: urgency_folds(runner.load_assistant(), folds=args.urgency_folds,
+                                                         new_sets=new_sets, **settings))
+    except ValueError as exc:  # a set name that is not in eval/sets/
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if failed is not None:
+        return failed
+    if args.json:
+        print(json.dumps({"folds": [[names, asdict(c)] for names, c in results["folds"]],
+                          "total": asdict(results["total"]),
+                          "new_sets": asdict(results["new_sets"]) if results["new_sets"] else None}))
+    else:
+        print(table(results))
     return 0
 
 

@@ -136,6 +136,12 @@ class Assistant:
         return Assistant(paths=self.paths, embedder=self.embedder, loaded=replace(self._loaded, decisions=decisions),
                          settings=self.settings, auto_refresh=False)
 
+    def read_labelled(self, questions: list[str]) -> list[Reading]:
+        """Labelled messages read as a build reads them to train (the rules alone, over this index),
+        from the vectors the last build kept where it can (``qa.encoder.kept_vectors``)."""
+        embedder = self.embedder if isinstance(self.embedder, RememberingEmbedder) else _remembering(self.embedder)
+        return _read_labelled(self._loaded, embedder, self.paths, questions)
+
     def fit_decisions(self, messages: list[LabelledMessage]) -> Decisions:
         """Decisions fitted on ``messages`` as a build would fit them, read over this index."""
         readings = _read_labelled(self._loaded, self.embedder, self.paths, [m.question for m in messages])

@@ -402,32 +402,45 @@ def fit_decisions(messages: Sequence[LabelledMessage], readings: Sequence[Readin
     answered = np.maximum(nearest_labelled(vectors, sources, covered, per_set=covered_per_set), best_document)
     floor = answered_floor(answered, [m.covered for m in messages])
 
-    texts = [r.message for r in readings]
-    # Urgency reads the message's vector and its sentences' (Reading.urgency_vector); coverage the message's.
-    urgency_vectors = np.array([r.urgency_vector for r in readings], dtype=np.float64)
-    models, oofs = {}, {}
-    for name, x, cues_for, labels, cue_names, miss_cost, forced, words in (
-        ("urgency", urgency_vectors, lambda held: np.zeros((len(readings), 0)), [m.urgent for m in messages],
-         URGENCY_CUES, URGENT_MISS_COST, [1.0 if r.flags.urgent else None for r in readings],  # the rules' urgent, before a veto
-         URGENCY_WORD_WEIGHT),
-        ("coverage", vectors, coverage_cues_for, [m.covered for m in messages], COVERAGE_CUES, COVERED_MISS_COST,
-         [0.0 if r.rule_scope.reason in EXACT_SCOPE_REASONS or a < floor else None  # exact refusals stay
-          for r, a in zip(readings, answered)], 0.0),
-    ):
-        word_texts = texts if words > 0 else None
-        oofs[name] = oof = _oof_probabilities(x, cues_for, labels, sources, cue_names=cue_names,
-                                              texts=word_texts, word_weight=words)
-        combined = [f if f is not None else p for f, p in zip(forced, oof)]
-        threshold = pick_threshold(combined, labels, miss_cost=miss_cost)
-        models[name] = fit_model(x, cues_for(frozenset()), labels, cue_names=cue_names, threshold=threshold,
-                                 texts=word_texts, word_weight=words)
-    veto = pick_veto(oofs["urgency"], [m.urgent for m in messages], levels=[r.flags.level for r in readings],
-                     share=VETO_SHARE, vetoed=VETOED_LEVELS)
-    # Above the cut a veto would drop nothing the cut keeps.
-    veto = {level: min(v, models["urgency"].threshold) for level, v in veto.items()}
-    return Decisions(models["urgency"], models["coverage"], vectors[covered].astype(np.float32),
+    labels = [m.covered for m in messages]
+    forced = [0.0 if r.rule_scope.reason in EXACT_SCOPE_REASONS or a < floor else None  # exact refusals stay
+              for r, a in zip(readings, answered)]
+    oof = _oof_probabilities(vectors, coverage_cues_for, labels, sources, cue_names=COVERAGE_CUES)
+    threshold = pick_threshold([f if f is not None else p for f, p in zip(forced, oof)], labels,
+                               miss_cost=COVERED_MISS_COST)
+    coverage = fit_model(vectors, coverage_cues_for(frozenset()), labels, cue_names=COVERAGE_CUES, threshold=threshold)
+    urgency, veto = fit_urgency(messages, readings)
+    return Decisions(urgency, coverage, vectors[covered].astype(np.float32),
                      vectors[not_covered].astype(np.float32), floor, veto,
                      fit_ranking(ranking_examples(messages, readings, views)) if views is not None else None)
+
+
+def urgency_features(readings: Sequence[Reading], *, sentences: bool = True) -> np.ndarray:
+    """What the urgency model reads beside the words: each message's ``Reading.urgency_vector`` (its
+    vector, then its sentences'); with ``sentences=False``, its vector alone (decisions format 8,
+    kept to measure what the sentences add: ``python -m eval --urgency-folds --no-sentences``)."""
+    return np.array([r.urgency_vector if sentences else r.vector for r in readings], dtype=np.float64)
+
+
+def fit_urgency(messages: Sequence[LabelledMessage], readings: Sequence[Reading], *,
+                word_weight: float = URGENCY_WORD_WEIGHT, veto_share: float = VETO_SHARE,
+                sentences: bool = True) -> tuple[LinearModel, dict[str, float]]:
+    """The urgency model, its cut and the veto of the rules' warnings (the module docstring says how
+    each is chosen); the keywords are the shipped settings, open for measuring others."""
+    labels = [m.urgent for m in messages]
+    x = urgency_features(readings, sentences=sentences)
+    no_cues = np.zeros((len(readings), 0))
+    texts = [r.message for r in readings]
+    oof = _oof_probabilities(x, lambda held: no_cues, labels, [m.source for m in messages], cue_names=URGENCY_CUES,
+                             texts=texts, word_weight=word_weight)
+    # A message the rules call urgent counts as flagged whatever the model says, before any veto.
+    threshold = pick_threshold([1.0 if r.flags.urgent else p for r, p in zip(readings, oof)], labels,
+                               miss_cost=URGENT_MISS_COST)
+    model = fit_model(x, no_cues, labels, cue_names=URGENCY_CUES, threshold=threshold, texts=texts,
+                      word_weight=word_weight)
+    veto = pick_veto(oof, labels, levels=[r.flags.level for r in readings], share=veto_share, vetoed=VETOED_LEVELS)
+    # Above the cut a veto would drop nothing the cut keeps.
+    return model, {level: min(v, threshold) for level, v in veto.items()}
 
 
 def answered_floor(nearest_answered: Sequence[float], covered: Sequence[bool]) -> float:

@@ -1,0 +1,55 @@
+"""``python -m eval --urgency-folds``: the urgency decision fitted on some folds of sets, judged on the rest."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from eval import cli, runner
+from eval.urgency_folds import UrgencyCount, count, deal, urgency_folds
+
+
+def test_count_names_missed_red_flags_and_false_alarms():
+    assert count([True, False, True, False], [True, True, False, False]) == UrgencyCount(1, 2, 1, 2)
+    assert UrgencyCount(1, 2, 3, 4) + UrgencyCount(1, 1, 1, 1) == UrgencyCount(2, 3, 4, 5)
+
+
+def test_sets_are_dealt_in_turn_into_non_empty_folds():
+    names = [f"s{i}" for i in range(7)]
+    folds = deal(names, 3)
+    assert folds == [["s0", "s3", "s6"], ["s1", "s4"], ["s2", "s5"]]
+    assert len(deal(names, 20)) == 7 and deal(names, 1) == [names]
+
+
+@pytest.fixture
+def few_sets(monkeypatch, few_labelled, assistant):
+    """The labelled sets cut small (``few_labelled``), read over the session's real index."""
+    monkeypatch.setenv("QA_TRAINING_DIR", str(few_labelled))
+    monkeypatch.setattr(runner, "load_assistant", lambda: assistant)
+    from qa.training import read_labelled
+
+    return read_labelled(few_labelled)
+
+
+def test_every_labelled_message_is_judged_once_by_a_model_that_did_not_see_its_set(few_sets, assistant):
+    names = sorted({m.source for m in few_sets})
+    results = urgency_folds(assistant, folds=3, new_sets=names[:1])
+    total = results["total"]
+    assert total.red_flags == sum(m.urgent for m in few_sets)
+    assert total.red_flags + total.others == len(few_sets)
+    assert [n for fold, _ in results["folds"] for n in fold] and sorted(
+        n for fold, _ in results["folds"] for n in fold) == names
+    fresh = results["new_sets"]
+    assert fresh.red_flags + fresh.others == sum(m.source == names[0] for m in few_sets)
+    # The shipped settings make few errors even on a few messages per set: the counts are real decisions.
+    assert total.missed <= total.red_flags // 4 and total.false_alarms <= total.others // 4
+
+
+def test_the_command_prints_json_and_names_an_unknown_set(few_sets, capsys):
+    assert cli.main(["--urgency-folds", "2", "--json", "--no-sentences", "--word-weight", "2"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert len(printed["folds"]) == 2 and printed["new_sets"] is None
+    assert printed["total"]["red_flags"] == sum(m.urgent for m in few_sets)
+    assert cli.main(["--urgency-folds", "--new-sets", "no_such_set"]) == cli.EXIT_USAGE
+    assert "no labelled set named no_such_set" in capsys.readouterr().err
