@@ -282,7 +282,11 @@ class Assistant:
             result = self._answer(loaded, cleaned, k, searched=cleaned)
             searched = in_context(cleaned, earlier)
             if result.abstained and searched != cleaned:  # alone it found nothing: read it as a follow-up
-                in_light = self._answer(loaded, cleaned, k, searched=searched)
+                # Urgent or not as the message itself: the context finds the passage, and the earlier
+                # messages were triaged when they were sent ("and after that?" after "after they numb
+                # the skin what happens" describes no sign).
+                in_light = self._answer(loaded, cleaned, k, searched=searched,
+                                        urgency=Urgency(result.urgent, result.emergency, result.debug.get("urgency_by", "")))
                 result = in_light if not in_light.abstained else result
         except Exception:  # never let a patient see a traceback; keep the text out of logs
             log.exception("ask() failed (question text withheld)")
@@ -301,11 +305,15 @@ class Assistant:
         self.refresh()
 
     @staticmethod
-    def _answer(loaded: _Loaded, question: str, k: int, *, searched: str) -> answers.Answer:
-        """``searched``: the question as read in the conversation (itself, or a follow-up with its context)."""
+    def _answer(loaded: _Loaded, question: str, k: int, *, searched: str, urgency: Urgency | None = None) -> answers.Answer:
+        """``searched``: the question as read in the conversation (itself, or a follow-up with its context);
+        ``urgency``: already decided on the message alone (a follow-up read in context), else decided here."""
         reading = _read(loaded, question, searched=searched, k=k + 5)
         hits = reading.hits
-        urgency, scope, chances = _decide(loaded.decisions, reading)
+        decided, scope, chances = _decide(loaded.decisions, reading)
+        if urgency is not None:  # the probability read here did not decide
+            chances.pop("p_urgent", None)
+        urgency = urgency or decided
         shown, uncovered = hits, ()
         if len(reading.asked) > 1:
             # "does it hurt after, and what can I take for it?": each question is read and decided on

@@ -60,3 +60,21 @@ def test_a_follow_up_alone_is_not_covered_but_is_answered_in_context(assistant):
 def test_malformed_history_is_ignored_never_an_error(assistant, history):
     answer = assistant.ask("does it sting?", history=history)
     assert answer.input_error is None
+
+
+@pytest.mark.parametrize("follow_up,history", [
+    ("and after that?", ["after they numb the skin what happens"]),
+    ("and then what?", ["what happens after they numb the skin", "is that painful?"]),
+])
+def test_a_follow_up_read_in_context_is_as_urgent_as_the_message_itself(assistant, follow_up, history):
+    """The context finds the passage; it does not make a follow-up that describes no sign urgent (the
+    earlier messages were triaged when they were sent)."""
+    answer = assistant.ask(follow_up, history=history)
+    assert not answer.abstained and not answer.urgent
+    assert answer.urgent == assistant.ask(follow_up).urgent
+
+
+def test_a_warning_sign_in_a_follow_up_still_leads_with_seek_medical_attention(assistant):
+    answer = assistant.ask("and now its hot and leaking yellow stuff, is that normal?",
+                           history=["how long does the soreness last after the injection"])
+    assert answer.urgent and "When to Seek Medical Attention" in answer.passages[0].text

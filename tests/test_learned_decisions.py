@@ -116,7 +116,7 @@ def test_word_features_are_scikit_learns_tfidf_redone_in_plain_python():
              "No fever, when can I drive?", "leg numb since yesterday", "what if it goes red"]
     fitted = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit(texts)
     assert sorted(set(terms(texts[2]))) == sorted(set(fitted.build_analyzer()(texts[2])))
-    words = fit_words(texts, weight=2.0)
+    words = fit_words(texts, weight=2.0, max_share=1.0)
     probe = texts + ["LEG numb numb numb, what IF", "nothing known here", "É fever"]
     assert np.allclose(words.matrix(probe).toarray(), 2.0 * fitted.transform(probe).toarray())
     again = Words.from_json(json.loads(json.dumps(words.to_json())))
@@ -125,7 +125,18 @@ def test_word_features_are_scikit_learns_tfidf_redone_in_plain_python():
         Words.from_json({**words.to_json(), "idf": words.to_json()["idf"][:-1]})
 
 
-def test_a_model_that_reads_words_gives_scikit_learns_probabilities_and_round_trips():
+def test_terms_most_messages_share_are_not_word_features():
+    fillers = [f"and {word} today" for word in "abcdefghijklmnopqrstuvwxyz0123456789"]
+    texts = fillers + ["I have a fever", "fever again", "a fever and pus", "pus now"]  # "and" in 37 of 40
+    vocabulary = fit_words(texts, weight=3.0).vocabulary
+    assert "fever" in vocabulary and "pus" in vocabulary and "and" not in vocabulary and "today" not in vocabulary
+    assert "and" in fit_words(texts, weight=3.0, max_share=1.0).vocabulary
+    # Never fewer messages' worth than a term needs to be learned at all: in 4 messages, 2 may share one.
+    assert "pus" in fit_words(texts[-4:], weight=3.0, max_share=0.1).vocabulary
+
+
+def test_a_model_that_reads_words_gives_scikit_learns_probabilities_and_round_trips(monkeypatch):
+    monkeypatch.setattr("qa.decisions.words.MAX_MESSAGE_SHARE", 1.0)  # a handful of words in every message
     from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(1)
