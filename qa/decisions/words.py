@@ -33,8 +33,10 @@ MIN_MESSAGES = 2
 #: more ("and", "my", "the injection") says nothing about urgency, yet each message's words are
 #: scaled to one length, so in a three-word message it weighed as much as a whole story's words:
 #: "and the PRP?" was urgent on its "and" (a long red flag's many "and"s taught it). Over 43 sets
-#: (docs/evaluation.md, "Sentences"): every term kept -> 2 + 1 red flags missed, 105 + 8 false alarms;
-#: at 0.1 -> none missed, 108 + 11.
+#: (``python -m eval --urgency-folds --new-sets dev_carers,dev_terse,dev_worried``, docs/evaluation.md,
+#: "Sentences"): every term kept -> 2 + 1 red flags missed, 105 + 8 false alarms; 0.1 -> 1 + 0 and
+#: 110 + 11 (another dealing of the sets into folds: 3 and 113 against 0 and 119; 0.2: 3 and 112;
+#: 0.35: 3 and 109).
 MAX_MESSAGE_SHARE = 0.1
 
 
