@@ -285,8 +285,8 @@ class Assistant:
                 # Urgent or not as the message itself: the context finds the passage, and the earlier
                 # messages were triaged when they were sent ("and after that?" after "after they numb
                 # the skin what happens" describes no sign).
-                in_light = self._answer(loaded, cleaned, k, searched=searched,
-                                        urgency=Urgency(result.urgent, result.emergency, result.debug.get("urgency_by", "")))
+                alone = Urgency(result.urgent, result.emergency, result.debug.get("urgency_by", ""))
+                in_light = self._answer(loaded, cleaned, k, searched=searched, urgency=alone)
                 result = in_light if not in_light.abstained else result
         except Exception:  # never let a patient see a traceback; keep the text out of logs
             log.exception("ask() failed (question text withheld)")
@@ -305,7 +305,8 @@ class Assistant:
         self.refresh()
 
     @staticmethod
-    def _answer(loaded: _Loaded, question: str, k: int, *, searched: str, urgency: Urgency | None = None) -> answers.Answer:
+    def _answer(loaded: _Loaded, question: str, k: int, *, searched: str,
+                urgency: Urgency | None = None) -> answers.Answer:
         """``searched``: the question as read in the conversation (itself, or a follow-up with its context);
         ``urgency``: already decided on the message alone (a follow-up read in context), else decided here."""
         reading = _read(loaded, question, searched=searched, k=k + 5)

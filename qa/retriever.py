@@ -376,7 +376,8 @@ class Retriever:
         asked = set(lexical_tokens(query.corrected)) & self._rare_stems
         return bool(asked & set(lexical_tokens(hits[0].passage.plain_text)))
 
-    def _dense(self, query: Query, encoded: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _dense(self, query: Query,
+               encoded: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Best cosine per passage (over all its views, then over the document's own), the cosine
         of every view searched, the question's own vector, and its cosine with each alternate
         question (in ``_alternate_ids`` order; none when the index has none). ``encoded``: the
