@@ -309,7 +309,7 @@ class Assistant:
                 urgency: Urgency | None = None) -> answers.Answer:
         """``searched``: the question as read in the conversation (itself, or a follow-up with its context);
         ``urgency``: already decided on the message alone (a follow-up read in context), else decided here."""
-        reading = _read(loaded, question, searched=searched, k=k + 5)
+        reading = _read(loaded, question, searched=searched, k=k + 5, for_urgency=urgency is None)
         hits = reading.hits
         decided, scope, chances = _decide(loaded.decisions, reading)
         if urgency is not None:  # the probability read here did not decide
