@@ -145,6 +145,9 @@ SIGNS = (WarningSign("fever", "warning", ""), WarningSign("swollen", "personal",
     ("no swelling of the lips or tongue", False, False),
     ("my face swelled up once years ago from ibuprofen, what can I take?", False, False),
     ("swollen hip and face fine", False, False),  # the swelling is the hip's
+    ("hoarse from shouting, tongue and throat not swollen", False, False),  # denied between its words
+    ("my lips aren't swollen, just a cold sore", False, False),
+    ("her lips are not puffy but her face has puffed up now", True, True),  # one denied, one not
 ])
 def test_triage(message, urgent, emergency):
     result = triage(message, SIGNS)

@@ -95,6 +95,9 @@ _SWELLING_WORD = r"(?:swell\w*|swollen|puff\w*|blown up|ballooned|bloated)"
 _AIRWAY_SWELLING = re.compile(
     rf"\b(?:{_SWELLING_PART}\b(?:\s+[\w']+){{0,3}}?\s+{_SWELLING_WORD}|{_SWELLING_WORD}(?:\s+[\w']+)?\s+{_SWELLING_PART}\b)")
 _POSSIBILITY_BEFORE = re.compile(r"\b(can|could|might|may|would|will|does|do|if)\b(\W+\w+){0,2}\W*$")
+# A negation between the part and the swelling word denies it ("tongue and throat not swollen",
+# "lips aren't puffy"): the words before the match are checked by ``_NEGATION``, these inside it.
+_NEGATION_INSIDE = re.compile(r"\b(no|not|never|isn'?t|aren'?t|wasn'?t|weren'?t|hasn'?t|haven'?t|didn'?t|nothing)\b")
 
 # Asking what *will* happen ("will I be numb?") is not describing a symptom.
 _PROSPECTIVE = re.compile(r"\b(will (i|my|it)|would (i|my)|should i (expect|feel|be)|am i going to|going to be|how long|normal to (be|feel|have))\b")
@@ -142,8 +145,10 @@ AIRWAY_SWELLING = WarningSign("swelling of the face or throat", "emergency", "an
 
 
 def airway_swelling_spans(text: str) -> list[tuple[int, int]]:
-    """Where ``text`` (folded) says a face, lip, tongue or throat is swelling, not asked as a possibility."""
-    return [m.span() for m in _AIRWAY_SWELLING.finditer(text) if not _POSSIBILITY_BEFORE.search(text[: m.start()])]
+    """Where ``text`` (folded) says a face, lip, tongue or throat is swelling, not asked as a possibility
+    or denied between its words."""
+    return [m.span() for m in _AIRWAY_SWELLING.finditer(text)
+            if not _POSSIBILITY_BEFORE.search(text[: m.start()]) and not _NEGATION_INSIDE.search(m.group())]
 
 
 #: Used when the clinic's file is missing or empty: triage must never switch
