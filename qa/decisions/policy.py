@@ -8,11 +8,12 @@ decides, because it was measured to hold on messages nobody had read
 
 * urgency: urgent when the rules say so or the model's probability reaches its
   threshold (recall first: a missed warning sign is the worst error); a rule's
-  warning (never an emergency) is dropped when the model, which reads the
-  message's words as well as its vector, finds it very unlikely (``veto_below``: per
-  level, half the least probability a real warning of that level got from a model
-  that had not seen it, ``qa.decisions.learned.pick_veto``): "what if I get a
-  fever", "numb for an hour, fine now";
+  warning on a ``personal`` sign word alone (never a ``warning`` sign such as a
+  fever, nor an emergency: ``qa.training.VETOED_LEVELS``) is dropped when the
+  model, which reads the message's words as well as its vector, finds it very
+  unlikely (``veto_below``: a share of the least probability a real warning of
+  that level got from a model that had not seen it,
+  ``qa.decisions.learned.pick_veto``): "numb for an hour, fine now";
 * coverage: answered when the message is an alternate question in other
   words (``ALTERNATE_MATCH``): always for a row of the clinic's own file (staff
   assigned it a passage), and for a labelled set's wording when no labelled
