@@ -401,8 +401,8 @@ def test_edited_corpus_is_stale_then_rebuilt_and_answered(shared, few_labelled, 
     assert "park for free" in parking["passages"][0]["text"]
     answer = check_answer(assistant.ask("how long does a hip injection last?"), corpus)
     assert not answer["abstained"] and not answer["input_error"]
-    # Triage still runs over the rebuilt index: the rules flag the warning sign. (The decisions fitted on
-    # a few messages per set may veto it: docs/evaluation.md, "Known weaknesses".)
+    # Triage still runs over the rebuilt index: the rules flag the warning sign, whatever decisions a fit
+    # on a few messages per set learned (docs/evaluation.md, "Known weaknesses").
     urgent = check_answer(assistant.with_decisions(None).ask(REFERENCE_QUESTIONS[4]), corpus)
     assert urgent["urgent"] and "When to Seek Medical Attention" in urgent["passages"][0]["text"]
 
