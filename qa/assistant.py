@@ -43,7 +43,7 @@ from .decisions.scope import ScopeDecision
 from .reading import Reading, read_message, texts_to_encode
 from .training import (DECISIONS_FILE, Decisions, LabelledMessage, fit_decisions, fit_labelled,
                        index_views, labelled_alternates, load_decisions, read_labelled, save_decisions, training_dir,
-                       training_fingerprint)
+                       training_fingerprint, urgency_probabilities)
 from .retriever import Hit, RetrievalSettings, Retriever, document_words
 from .decisions.function_words import FUNCTION_WORDS
 from .spelling import build_corrector, wordpiece_dictionary
@@ -355,16 +355,18 @@ def _decide(decisions: Decisions | None, reading: Reading) -> tuple[Urgency, Sco
         return (decide_urgency(reading.flags, None, 1.0),
                 decide_scope(reading.rule_scope, None, 0.0, alternate_cosine=alternate,
                              clinic_alternate_cosine=clinic), {})
-    p_urgent = decisions.urgency.probability(reading.urgency_vector, (), reading.message)
+    p_urgent, p_clause = urgency_probabilities(decisions.urgency, reading)
     nearest_covered, nearest_not_covered = decisions.nearest(reading.vector)
     best = max(reading.query.document_cosines, default=-1.0)
     cues = (*reading.coverage_cues, *neighbour_cues(nearest_covered, nearest_not_covered, best_cosine=best))
     p_covered = decisions.coverage.probability(reading.vector, cues)
-    return (decide_urgency(reading.flags, p_urgent, decisions.urgency.threshold, veto_below=decisions.urgency_veto),
+    return (decide_urgency(reading.flags, p_urgent, decisions.urgency.threshold, veto_below=decisions.urgency_veto,
+                           clause_probability=p_clause),
             decide_scope(reading.rule_scope, p_covered, decisions.coverage.threshold, alternate_cosine=alternate,
                          clinic_alternate_cosine=clinic, nearest_not_covered=nearest_not_covered,
                          nearest_answered=max(nearest_covered, best), answered_floor=decisions.answered_floor),
-            {"p_urgent": round(p_urgent, 4), "p_covered": round(p_covered, 4),
+            {"p_urgent": round(p_urgent, 4), **({"p_urgent_clause": round(p_clause, 4)} if p_clause is not None else {}),
+             "p_covered": round(p_covered, 4),
              "nearest_covered": round(nearest_covered, 4), "nearest_not_covered": round(nearest_not_covered, 4)})
 
 

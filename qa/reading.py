@@ -16,6 +16,7 @@ import numpy as np
 from .decisions.learned import LinearModel
 from .decisions.message import sentences, split_questions
 from .decisions.not_covered import NotCoveredTerm, find_topic
+from .decisions.policy import sign_clauses
 from .decisions.scope import ScopeDecision, decide
 from .decisions.signals import coverage_cues
 from .decisions.triage import Triage, WarningSign, triage
@@ -35,6 +36,9 @@ class Reading:
     topic: str  # a not-covered topic the clinic lists, or ""
     coverage_cues: tuple[float, ...]
     message: str = ""  # the message as the warning-sign rules read it: the urgency model reads its words too
+    #: The clauses a warning sign was told in, read on their own by the urgency model
+    #: (``qa.decisions.policy.sign_clauses``); their vectors are the last of ``Query.extra_vectors``.
+    clauses: tuple[str, ...] = ()
 
     @property
     def vector(self) -> np.ndarray | None:
@@ -48,9 +52,22 @@ class Reading:
         vector = self.query.vector
         if vector is None:
             return None
-        extra = self.query.extra_vectors
-        pooled = extra.max(axis=0) if extra is not None and len(extra) else vector
+        extra = self._extra_vectors()[: -len(self.clauses) or None]
+        pooled = extra.max(axis=0) if len(extra) else vector
         return np.concatenate([vector, pooled])
+
+    @property
+    def clause_inputs(self) -> list[tuple[np.ndarray, str]]:
+        """What the urgency model reads for each of ``clauses``: its vector where the model reads the
+        message's and its sentences' (one sentence: the same vector twice), and its text."""
+        extra = self._extra_vectors()
+        if not self.clauses or len(extra) < len(self.clauses):
+            return []
+        return [(np.concatenate([v, v]), c) for v, c in zip(extra[-len(self.clauses):], self.clauses)]
+
+    def _extra_vectors(self) -> np.ndarray:
+        extra = self.query.extra_vectors
+        return extra if extra is not None else np.zeros((0, 0))
 
 
 def _triaged(question: str, *, searched: str, retriever: Retriever,
@@ -69,8 +86,8 @@ def texts_to_encode(question: str, *, retriever: Retriever, warning_signs: tuple
     """What reading ``question`` (searched as asked) will encode, worked out without encoding: a
     build encodes the labelled messages' texts in a few large batches before reading them
     (``qa.assistant._read_labelled``), not one message at a time."""
-    _, search_text = _triaged(question, searched=question, retriever=retriever, warning_signs=warning_signs)
-    return encoded_texts(retriever.analyse(search_text)) + list(sentences(question))
+    flags, search_text = _triaged(question, searched=question, retriever=retriever, warning_signs=warning_signs)
+    return encoded_texts(retriever.analyse(search_text)) + list(sentences(question)) + list(sign_clauses(flags, question))
 
 
 def read_message(question: str, *, searched: str, retriever: Retriever, warning_signs: tuple[WarningSign, ...],
@@ -81,9 +98,10 @@ def read_message(question: str, *, searched: str, retriever: Retriever, warning_
     ``for_urgency``: encode the message's sentences for the urgency model (not for one question of a
     many-part message, read only for its passage and scope: the whole message's urgency is decided)."""
     flags, search_text = _triaged(question, searched=searched, retriever=retriever, warning_signs=warning_signs)
+    clauses = sign_clauses(flags, question) if for_urgency else ()
     # A follow-up read with the question before it is ranked by the document alone (Retriever.search).
     query, hits = retriever.search(search_text, k=k, ranker=ranker, document_only=searched != question,
-                                   extra_texts=sentences(question) if for_urgency else ())
+                                   extra_texts=(*sentences(question), *clauses) if for_urgency else ())
     question_words = words(query.corrected)
     has_content = any(len(w) > 1 or w.isdigit() for w in question_words) and bool(query.tokens)
     best = max(query.document_cosines, default=-1.0)
@@ -97,5 +115,5 @@ def read_message(question: str, *, searched: str, retriever: Retriever, warning_
         flags=flags, query=query, hits=hits, asked=split_questions(search_text), rule_scope=rule_scope, topic=topic,
         coverage_cues=coverage_cues(query.document_cosines, unknown_words=len(set(query.asked_unknown_words)),
                                     lexical=query.document_lexical),
-        message=question,
+        message=question, clauses=clauses if query.extra_vectors is not None else (),
     )

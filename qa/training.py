@@ -67,16 +67,13 @@ URGENT_MISS_COST = 10.0
 #: 0.5 -> 2 + 1 missed, 134 + 11 false alarms; 0.75 -> 2 + 1 and 105 + 8; 1.0 -> 1 + 0 and 93 + 8
 #: (docs/evaluation.md, "Sentences": the folds move these by a few either way).
 VETO_SHARE = 0.75
-#: The levels of a rule's warning the model may veto, each with its own cut (``pick_veto``): only a
-#: ``personal`` sign word ("numb for the afternoon, fine now"), never a ``warning`` (fever, pus, pain
-#: getting worse) nor an emergency. A warning told now beside an everyday question ("I have a fever,
-#: can I go to work tomorrow?") got p 0.04-0.16 from the model, which reads mostly the question, and
-#: the warning veto (0.17) dropped 15 of a grid of 100 (10 signs told now, 5 everyday questions, joined
-#: by a comma or a full stop; 14 when fitted on the 43 sets before): ``tests/test_learned_decisions.py``
-#: holds a grid like it. Without it, 8 folds of the 47
-#: sets (``python -m eval --urgency-folds``) miss 1 of 1,893 red flags, as with it, at 241 false
-#: alarms of 5,910 instead of 136: the price of never dropping a warning the rules read as current.
-VETOED_LEVELS = ("personal",)
+#: The levels of a rule's warning the model may veto, each with its own cut (``pick_veto``); never an
+#: emergency. A ``warning`` sign (fever, pus, pain getting worse) is vetoed only when its own clause,
+#: read alone, is unlikely too (``qa.decisions.policy.READ_ALONE_LEVELS``, which gives the figures):
+#: a warning told now beside an everyday question ("I have a fever, can I go to work tomorrow?") got
+#: p 0.04-0.16 from the model, which reads mostly the question, under the veto's 0.17.
+#: ``tests/test_learned_decisions.py`` holds a grid of such messages.
+VETOED_LEVELS = ("warning", "personal")
 #: The word features' length against the unit-length sentence vector in the urgency model.
 #: Leave one set out over 15 sets with a cost-balanced veto (docs/evaluation.md): 1 -> 5 missed,
 #: 78 false alarms; 2 -> 1 and 68; 3 -> 3 and 70; 4 -> 2 and 72 (of 361 and 1,616). Over 43
@@ -429,6 +426,14 @@ def urgency_features(readings: Sequence[Reading], *, sentences: bool = True) -> 
     vector, then its sentences'); with ``sentences=False``, its vector alone (decisions format 8,
     kept to measure what the sentences add: ``python -m eval --urgency-folds --no-sentences``)."""
     return np.array([r.urgency_vector if sentences else r.vector for r in readings], dtype=np.float64)
+
+
+def urgency_probabilities(model: LinearModel, reading: Reading) -> tuple[float, float | None]:
+    """The urgency model's probability for the message, and its likeliest for the clauses a warning
+    sign was told in, read alone (``Reading.clauses``; None without any): the two
+    ``qa.decisions.policy.decide_urgency`` weighs."""
+    told = [model.probability(vector, (), clause) for vector, clause in reading.clause_inputs]
+    return model.probability(reading.urgency_vector, (), reading.message), max(told, default=None)
 
 
 def fit_urgency(messages: Sequence[LabelledMessage], readings: Sequence[Reading], *,

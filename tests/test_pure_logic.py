@@ -166,6 +166,26 @@ def test_triage_names_the_signs_a_message_denies(message, denied, urgent):
     assert (result.denied, result.urgent) == (denied, urgent)
 
 
+@pytest.mark.parametrize("message,clauses,read_alone", [
+    # a sign told now beside an everyday question: its own clause is read alone too
+    ("I have a fever, can I go to work tomorrow?", ("i have a fever",), ("i have a fever",)),
+    ("temp is 38.5 since last night. Can I still swim on friday?", ("temp is 38.5 since last night",),
+     ("temp is 38.5 since last night",)),  # a fever as a number, a sentence of its own
+    # the clause is the whole message: nothing to read apart
+    ("what if I get a fever after the injection?", ("what if i get a fever after the injection",), ()),
+    # a personal sign word's clause is not read alone (policy.READ_ALONE_LEVELS)
+    ("my hip is swollen, can I drive?", ("my hip is swollen",), ()),
+    # nothing urgent, nothing told
+    ("no fever, can I drive?", (), ()),
+])
+def test_triage_keeps_the_clauses_signs_were_told_in(message, clauses, read_alone):
+    from qa.decisions.policy import sign_clauses
+
+    flags = triage(message, SIGNS)
+    assert flags.clauses == clauses
+    assert sign_clauses(flags, message) == read_alone
+
+
 def test_without_terms_removes_whole_words_in_any_case():
     assert without_terms("No FEVER, no Fever-ish feverish fever.", ["fever"]) == "No , no -ish feverish ."
     assert without_terms("can't breathe? Can't Breathe", ["can't breathe"]) == "?"
@@ -600,6 +620,10 @@ def test_triage_either_is_urgent_when_one_reading_is_and_keeps_every_sign_once()
     assert both.urgent and not both.emergency
     assert both.signs == ("pus", "fever") and both.denied == ("fever",)
     assert not typed.either(typed).urgent
+    from dataclasses import replace
+
+    told = Triage(urgent=True, emergency=False, clauses=("i have a feaver",))
+    assert told.either(replace(told, clauses=("i have a fever",))).clauses == ("i have a feaver", "i have a fever")
     assert Triage(urgent=True, emergency=True).either(typed).emergency
 
 

@@ -119,13 +119,17 @@ class Triage:
     #: The strongest level that made the message urgent (``LEVELS``; "" when not urgent): a sign
     #: of the ``personal`` level alone ("my hip is red") is weaker evidence than a ``warning`` one.
     level: str = ""
+    #: The clauses (folded) in which the matched signs were told: "i have a fever" of "I have a fever,
+    #: can I go to work tomorrow?", read on its own by the urgency veto (``qa.decisions.policy``).
+    clauses: tuple[str, ...] = ()
 
     def either(self, other: Triage) -> Triage:
         """Urgent if either reading is: the message as typed, or with its typos corrected ("feaver")."""
         levels = [level for level in LEVELS if level in (self.level, other.level)]
         return Triage(urgent=self.urgent or other.urgent, emergency=self.emergency or other.emergency,
                       signs=tuple(dict.fromkeys(self.signs + other.signs)),
-                      denied=tuple(dict.fromkeys(self.denied + other.denied)), level=levels[0] if levels else "")
+                      denied=tuple(dict.fromkeys(self.denied + other.denied)), level=levels[0] if levels else "",
+                      clauses=tuple(dict.fromkeys(self.clauses + other.clauses)))
 
 
 #: How a fever given as a number is recorded among a message's signs.
@@ -194,6 +198,7 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     personal = bool(_PERSONAL.search(text))
     informational = bool(_INFORMATIONAL.search(text))
     matched: list[WarningSign] = []
+    clauses: list[str] = []
     denied: list[str] = []
     readings = ((sign, term_spans(text, sign.term, plural=True)) for sign in signs)  # "chest pains", lazily
     described = ((TEMPERATURE_READING, temperature_spans(text)), (AIRWAY_SWELLING, airway_swelling_spans(text)))
@@ -205,6 +210,7 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
                 negated = True
             elif not _AVOIDING.search(before) and _describes_now(text, start, end):
                 matched.append(sign)
+                clauses.append(_clause(text, start, end))
                 break
         else:
             if negated:
@@ -218,7 +224,7 @@ def triage(message: str, signs: tuple[WarningSign, ...]) -> Triage:
     urgent = emergency or warning or personal_sign
     level = "emergency" if emergency else "warning" if warning else "personal" if personal_sign else ""
     return Triage(urgent=urgent, emergency=emergency, signs=tuple(s.term for s in matched) if urgent else (),
-                  denied=tuple(denied), level=level)
+                  denied=tuple(denied), level=level, clauses=tuple(dict.fromkeys(clauses)) if urgent else ())
 
 
 def _describes_now(text: str, start: int, end: int) -> bool:
@@ -228,8 +234,13 @@ def _describes_now(text: str, start: int, end: int) -> bool:
     last_word = text[start:end].rsplit(" ", 1)[-1]
     if _COMPARISON_AFTER.match(after) or (last_word in _NOT_A_SYMPTOM_AFTER and _NOT_A_SYMPTOM_AFTER[last_word].match(after)):
         return False
+    clause = _clause(text, start, end)
+    return not _LONG_PAST.search(clause) or bool(_NOW.search(clause))
+
+
+def _clause(text: str, start: int, end: int) -> str:
+    """The clause of ``text`` around ``text[start:end]``: between the punctuation, "but", "though" or "so" around it."""
     breaks = [m.end() for m in _CLAUSE_BREAK.finditer(text, 0, start)]
     clause_start = breaks[-1] if breaks else 0
     clause_end = _CLAUSE_BREAK.search(text, end)
-    clause = text[clause_start : clause_end.start() if clause_end else len(text)]
-    return not _LONG_PAST.search(clause) or bool(_NOW.search(clause))
+    return text[clause_start : clause_end.start() if clause_end else len(text)].strip()
