@@ -78,7 +78,8 @@ def outcome_from_dict(qid: str, answer: Mapping, *, latency_ms: float, debug: Ma
 
 def decision_summary(debug: Mapping) -> str:
     """One line from an answer's ``debug``: what decided urgency (the rules and their signs, the
-    model, or the model's veto of a rule) and scope, with the models' probabilities. The content
+    model, or the model's veto of a rule) and scope, with the models' probabilities (a warning sign's
+    own clause read alone: ``p_urgent_clause``, qa.decisions.policy.sign_clauses). The content
     team reads it beside each miss in report.md: a vetoed warning and a model that never saw such
     wording call for different fixes (a labelled row, not a table row)."""
     if "urgency_by" not in debug and "rule_scope" not in debug:
@@ -91,4 +92,5 @@ def decision_summary(debug: Mapping) -> str:
     signs = ", ".join(str(s) for s in debug.get("signs") or ())
     urgency = f"urgency: {debug.get('urgency_by') or 'none'}" + (f" ({signs})" if signs else "")
     scope = f"scope: {debug.get('rule_scope') or 'rules answer'}"
-    return "; ".join(part for part in (urgency, number("p_urgent"), scope, number("p_covered")) if part)
+    parts = (urgency, number("p_urgent"), number("p_urgent_clause"), scope, number("p_covered"))
+    return "; ".join(part for part in parts if part)

@@ -55,8 +55,13 @@ DECISIONS_FORMAT = 9  # 3: coverage reads the nearest labelled messages; 4: and 
 # 5: urgency reads the message's words, and may veto a rule's warning; 6: the learned re-ranking (qa.ranking);
 # 7: a veto per level of the rule's warning; 8: the labelled vectors as base64 float32, not JSON numbers;
 # 9: urgency reads the message's sentences' vectors too (Reading.urgency_vector)
-#: A missed red flag costs as much as this many false alarms when the urgency cut is chosen.
-URGENT_MISS_COST = 10.0
+#: A missed red flag costs as much as this many false alarms when the urgency cut is chosen. The
+#: project's yardstick is ten, but a cut picked at ten from the fitting sets' own held-out folds sits
+#: too high for sets it never saw: 8 and 7 folds of the 49 sets (``python -m eval --urgency-folds``,
+#: this set as a script's variable), missed red flags of 2,005 and false alarms of 6,226: at 10,
+#: 4 and 172 / 3 and 174; at 20, 1 and 181 / 1 and 183; at 40, 1 and 190 / 0 and 211. Twenty is the
+#: cheapest at ten false alarms a miss on both dealings.
+URGENT_MISS_COST = 20.0
 #: A rule's warning is dropped under this share of the least probability a real one got
 #: (``pick_veto``). Leave one set out over 15 sets (docs/evaluation.md), against 109 false
 #: alarms and no missed warning without a veto: at the least itself (a cost-balanced cut),
@@ -228,7 +233,7 @@ def training_fingerprint(folder: Path, corpus_dir: Path, *, index: dict) -> dict
     digest = lambda path: hashlib.sha256(path.read_bytes()).hexdigest()  # noqa: E731
     return {"features": {"format": DECISIONS_FORMAT, "urgency": list(URGENCY_CUES), "coverage": list(COVERAGE_CUES),
                          "urgency_words": URGENCY_WORD_WEIGHT, "veto_share": VETO_SHARE,
-                         "vetoed_levels": list(VETOED_LEVELS),
+                         "vetoed_levels": list(VETOED_LEVELS), "urgent_miss_cost": URGENT_MISS_COST,
                          "ranking": list(RANKING_FEATURES), "rerank_depth": RERANK_DEPTH,
                          "vote": [VOTE_NEIGHBOURS, VOTE_TEMPERATURE, WORD_VOTE_TEMPERATURE]},
             "index": index,

@@ -99,9 +99,39 @@ def encoder_cache(tmp_path_factory) -> Iterator[Path]:
         os.environ.pop("QA_ENCODER_CACHE", None)
 
 
+#: The session index build's own time limit (seconds), in place of the first test's while it runs.
+SESSION_BUILD_TIMEOUT = 1800
+
+
+@contextlib.contextmanager
+def _timed_apart(request) -> Iterator[None]:
+    """Time a session fixture's work apart from the test that set it up (pytest-timeout): while it
+    runs, the limit is ``SESSION_BUILD_TIMEOUT``, and the test then gets its whole budget afresh.
+    The session's one index build (minutes on a busy 2-core machine, or the wait for the other
+    worker's) is not that test's time: under a file's short timeout (120-400 s) it failed every test
+    behind it once the machine was busy."""
+    item = getattr(request, "_pyfuncitem", None)
+    try:
+        from pytest_timeout import _get_item_settings
+    except ImportError:  # pytest-timeout not installed: nothing to time
+        item = None
+    settings = _get_item_settings(item) if item is not None else None
+    if settings is None or not settings.timeout or settings.func_only:
+        yield
+        return
+    hook = request.config.pluginmanager.hook
+    hook.pytest_timeout_cancel_timer(item=item)
+    hook.pytest_timeout_set_timer(item=item, settings=settings._replace(timeout=SESSION_BUILD_TIMEOUT))
+    try:
+        yield
+    finally:
+        hook.pytest_timeout_cancel_timer(item=item)
+        hook.pytest_timeout_set_timer(item=item, settings=settings)
+
+
 @pytest.fixture(scope="session")
-def built_index_dir(tmp_path_factory) -> Path:
-    """A real index of the real corpus, built once per session."""
+def built_index_dir(request, tmp_path_factory) -> Path:
+    """A real index of the real corpus, built once per session (timed apart: ``_timed_apart``)."""
     from qa.assistant import build
     from qa.config import resolve_paths
     from qa.corpus import read_corpus
@@ -112,7 +142,8 @@ def built_index_dir(tmp_path_factory) -> Path:
 
     folder = tmp_path_factory.mktemp("index")
     state = _shared_tmp(tmp_path_factory) / "session-build-state.pickle"
-    with pytest.MonkeyPatch.context() as patch, _one_worker_at_a_time(tmp_path_factory, "session-build"):
+    with _timed_apart(request), pytest.MonkeyPatch.context() as patch, \
+            _one_worker_at_a_time(tmp_path_factory, "session-build"):
         _take_build_state(state)  # the other worker's readings and fit, when it built first
         # the real fit, kept for rebuilds that replay it (helpers_reliability)
         patch.setattr(qa.training, "fit_decisions", replay_fit(qa.training.fit_decisions))

@@ -172,3 +172,13 @@ def test_table_formatting_keeps_shares_and_milliseconds_apart():
     row = [cell.strip() for cell in table.splitlines()[2].split("|")[1:-1]]
     assert row[:2] == ["bm25", "0.500"]
     assert row[6] == "-" and row[10] == "0.7"
+
+
+def test_the_decision_summary_gives_a_warning_signs_own_clause_when_it_was_read():
+    from eval.outcome import decision_summary
+
+    kept = {"urgency_by": "rules", "signs": ("fever",), "p_urgent": 0.05, "p_urgent_clause": 0.677,
+            "rule_scope": "", "p_covered": 0.9}
+    assert decision_summary(kept) == ("urgency: rules (fever); p_urgent 0.05; p_urgent_clause 0.68; "
+                                      "scope: rules answer; p_covered 0.90")
+    assert "clause" not in decision_summary({**kept, "p_urgent_clause": None})

@@ -478,10 +478,10 @@ def test_a_veto_above_the_urgency_cut_or_for_an_emergency_is_refused():
 
     model = LinearModel(np.zeros(2), bias=0.0, threshold=0.4, cues=())
     good = Decisions(model, model, np.ones((1, 2), np.float32), np.ones((1, 2), np.float32), -1.0,
-                     {"personal": 0.3}).to_json()
+                     {"personal": 0.3, "warning": 0.2}).to_json()
     read_back = Decisions.from_json(json.loads(json.dumps(good)))
-    assert read_back.urgency_veto == pytest.approx({"personal": 0.3})
-    for veto in ({"personal": 0.5}, {"warning": 0.2}, {"emergency": 0.1}, {"personal": -0.1}):
+    assert read_back.urgency_veto == pytest.approx({"personal": 0.3, "warning": 0.2})
+    for veto in ({"personal": 0.5}, {"warning": 0.41}, {"emergency": 0.1}, {"personal": -0.1}, {"other": 0.1}):
         with pytest.raises(ValueError, match="urgency_veto"):
             Decisions.from_json({**good, "urgency_veto": veto})
 
