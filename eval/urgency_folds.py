@@ -54,17 +54,17 @@ def deal(names: Sequence[str], folds: int) -> list[list[str]]:
 def judge(messages, readings, held: set[str], **settings) -> UrgencyCount:
     """Fit on the sets not in ``held`` (``qa.training.fit_urgency`` with ``settings``), decide those in it."""
     from qa.decisions.policy import decide_urgency
-    from qa.training import fit_urgency, urgency_features, urgency_probabilities
+    from qa.training import clause_probability, fit_urgency, urgency_features
 
     train = [i for i, m in enumerate(messages) if m.source not in held]
     test = [i for i, m in enumerate(messages) if m.source in held]
     model, veto = fit_urgency([messages[i] for i in train], [readings[i] for i in train], **settings)
-    x = urgency_features([readings[i] for i in test], sentences=settings.get("sentences", True))
-    urgent = []
-    for i, row in zip(test, x):
-        _, p_clause = urgency_probabilities(model, readings[i])
-        urgent.append(decide_urgency(readings[i].flags, model.probability(row, (), readings[i].message),
-                                     model.threshold, veto_below=veto, clause_probability=p_clause).urgent)
+    sentences = settings.get("sentences", True)
+    x = urgency_features([readings[i] for i in test], sentences=sentences)
+    urgent = [decide_urgency(readings[i].flags, model.probability(row, (), readings[i].message), model.threshold,
+                             veto_below=veto,
+                             clause_probability=clause_probability(model, readings[i], sentences=sentences)).urgent
+              for i, row in zip(test, x)]
     return count(urgent, [messages[i].urgent for i in test])
 
 

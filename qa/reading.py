@@ -57,13 +57,12 @@ class Reading:
         return np.concatenate([vector, pooled])
 
     @property
-    def clause_inputs(self) -> list[tuple[np.ndarray, str]]:
-        """What the urgency model reads for each of ``clauses``: its vector where the model reads the
-        message's and its sentences' (one sentence: the same vector twice), and its text."""
+    def clause_vectors(self) -> list[tuple[np.ndarray, str]]:
+        """Each of ``clauses`` with its vector (none when they were not encoded)."""
         extra = self._extra_vectors()
         if not self.clauses or len(extra) < len(self.clauses):
             return []
-        return [(np.concatenate([v, v]), c) for v, c in zip(extra[-len(self.clauses):], self.clauses)]
+        return list(zip(extra[-len(self.clauses):], self.clauses))
 
     def _extra_vectors(self) -> np.ndarray:
         extra = self.query.extra_vectors

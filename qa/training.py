@@ -433,12 +433,19 @@ def urgency_features(readings: Sequence[Reading], *, sentences: bool = True) -> 
     return np.array([r.urgency_vector if sentences else r.vector for r in readings], dtype=np.float64)
 
 
+def clause_probability(model: LinearModel, reading: Reading, *, sentences: bool = True) -> float | None:
+    """The urgency model's likeliest probability for the clauses a warning sign was told in, each read
+    as a message of one sentence (its vector where the model reads the message's and its sentences':
+    ``urgency_features``); None when there are none (``Reading.clauses``)."""
+    told = [model.probability(np.concatenate([vector, vector]) if sentences else vector, (), clause)
+            for vector, clause in reading.clause_vectors]
+    return max(told, default=None)
+
+
 def urgency_probabilities(model: LinearModel, reading: Reading) -> tuple[float, float | None]:
-    """The urgency model's probability for the message, and its likeliest for the clauses a warning
-    sign was told in, read alone (``Reading.clauses``; None without any): the two
+    """The shipped urgency model's probability for the message, and ``clause_probability``: the two
     ``qa.decisions.policy.decide_urgency`` weighs."""
-    told = [model.probability(vector, (), clause) for vector, clause in reading.clause_inputs]
-    return model.probability(reading.urgency_vector, (), reading.message), max(told, default=None)
+    return model.probability(reading.urgency_vector, (), reading.message), clause_probability(model, reading)
 
 
 def fit_urgency(messages: Sequence[LabelledMessage], readings: Sequence[Reading], *,

@@ -54,12 +54,15 @@ def private_encoder_cache(folder):
     return folder
 
 
-def test_build_then_check(tmp_path, few_labelled):
+def test_build_then_check(tmp_path, few_labelled, monkeypatch):
     # A whole build (index, alternate questions, learned decisions) from a few labelled messages
     # (conftest.few_labelled); `check` must find all of it current for the same sets.
+    from qa import Assistant
     from qa.encoder.kept_vectors import load_kept
     from qa.index_store import load_index
-    from qa.decisions.message import sentences
+    from qa.decisions.policy import sign_clauses
+    from qa.decisions.triage import triage
+    from qa.reading import texts_to_encode
     from qa.text import clean_question
     from qa.training import read_labelled
 
@@ -73,16 +76,22 @@ def test_build_then_check(tmp_path, few_labelled):
     stale = run_qa("check", index_dir=tmp_path / "idx")  # the full labelled sets: other alternates and decisions
     assert stale.returncode == 2 and "python -m qa build" in stale.stderr
 
-    # The build kept its labelled messages' question vectors (one or two texts each, and a message's
-    # sentences when it has several) and its index's views' (the document's and the alternate
-    # questions'), by hash, no words:
+    # The build kept its labelled messages' question vectors (one or two texts each, a message's
+    # sentences when it has several, a warning sign's own clause: qa.reading.texts_to_encode) and its
+    # index's views' (the document's and the alternate questions'), by hash, no words:
     (kept_file,) = cache.glob("labelled-vectors-*.npz")
     kept = load_kept(kept_file, dimension=384)
     messages = read_labelled(few_labelled)
     views = {v.text for v in load_index(tmp_path / "idx", dimension=384).views}
     questions = {m.question for m in messages}
-    sentence_texts = {t for q in questions for t in sentences(clean_question(q))}
-    assert len(questions) + len(views) <= len(kept) <= 2 * len(questions) + len(sentence_texts) + len(views)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    loaded = Assistant.load(corpus_dir=REPO / "corpus", index_dir=tmp_path / "idx", rebuild="never")._loaded
+    read = {t for q in questions
+            for t in texts_to_encode(clean_question(q), retriever=loaded.retriever, warning_signs=loaded.warning_signs)}
+    told = {c for q in map(clean_question, questions) for c in sign_clauses(triage(q, loaded.warning_signs), q)}
+    assert told and told <= read  # the few labelled sets' red flags tell some signs beside a question
+    assert len(questions) + len(views) <= len(kept) <= len(read) + len(views)
     assert not any(m.question.encode() in kept_file.read_bytes() for m in messages if len(m.question) > 20)
     # and the next build, in a new folder, reads them instead of encoding: the same decisions (the labelled
     # vectors to the bit; the fitted weights as two fits of the same numbers, which differ by ~1e-8 between
