@@ -210,8 +210,8 @@ def test_two_questions_in_one_message_each_get_their_passage(assistant):
     assert "steroid" in shown[0].lower() and "drive you home" in shown[1]
 
 
-@pytest.mark.xfail(strict=True, reason="known weakness (docs/evaluation.md): learning from 47 sets, the coverage "
-                   "model answers it (p_covered 0.65): wordings near answered ones in the story outweigh the asked part")
+@pytest.mark.xfail(strict=True, reason="known weakness (docs/evaluation.md): learning from 49 sets, the coverage "
+                   "model answers it (p_covered 0.64): wordings near answered ones in the story outweigh the asked part")
 def test_an_out_of_scope_question_after_a_story_is_still_declined(assistant):
     answer = assistant.ask(STORY + "Will the steroid affect my vaccinations or my flu jab?")
     # The rules' reason is still the unknown words; the learned coverage model agrees and decides.
