@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cross-validate", action="store_true",
                         help="leave one set out: for each set in eval/sets/, fit the learned decisions on the other "
                              "sets, then score it (the rules alone in brackets); prints a row per set and the mean")
+    parser.add_argument("--techniques", default="", metavar="NAMES",
+                        help="with --cross-validate: score only these (comma-separated: rules, learned, alternates, "
+                             "shipped; shipped alone fits once per set, half the time); default all")
     parser.add_argument("--urgency-folds", nargs="?", type=_positive_int, const=8, metavar="N",
                         help="the urgency decision alone, fitted as a build fits it on the sets of all but one of N "
                              "folds (default 8) and judged on that one: missed red flags and false alarms, in minutes")
@@ -105,7 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.dialogues:
         return _dialogues(args.dialogues, as_json=args.json, k=args.k)
     if args.cross_validate:
-        return _cross_validate(as_json=args.json, k=args.k, out=args.out, progress=not args.no_progress)
+        return _cross_validate(as_json=args.json, k=args.k, out=args.out, progress=not args.no_progress,
+                               techniques=args.techniques)
     if args.urgency_folds:
         return _urgency_folds(args)
     try:
@@ -163,12 +167,26 @@ def _dialogues(path: str, *, as_json: bool, k: int) -> int:
     return 0
 
 
-def _cross_validate(*, as_json: bool, k: int, out: str | None, progress: bool) -> int:
+def _cross_validate(*, as_json: bool, k: int, out: str | None, progress: bool, techniques: str = "") -> int:
     from eval import crossval, runner
     from eval.dataset import question_sets
+    from eval.report import fmt_metric
+
+    named = tuple(name.strip() for name in techniques.split(",") if name.strip())
+    only = named or tuple(crossval.TECHNIQUES)
+    if (techniques.strip() and not named) or any(name not in crossval.TECHNIQUES for name in only) \
+            or "shipped" not in only:
+        print(f"--techniques: name some of {', '.join(crossval.TECHNIQUES)}, shipped among them", file=sys.stderr)
+        return 2
+
+    def each_set(name: str, metrics: dict) -> None:  # a long run shows its rows as they come
+        shipped = metrics["shipped"]
+        print(f"{name}: " + ", ".join(f"{key} {fmt_metric(key, shipped.get(key))}" for key in crossval.MEAN_KEYS),
+              file=sys.stderr, flush=True)
 
     results, failed = _guarded(
-        lambda: crossval.cross_validate(runner.load_assistant(), question_sets(), k=k, progress=progress))
+        lambda: crossval.cross_validate(runner.load_assistant(), question_sets(), k=k, progress=progress,
+                                        only=only, on_set=each_set))
     if failed is not None:
         return failed
     text = crossval.table(results) + "\n\n" + crossval.technique_table(results)

@@ -182,3 +182,14 @@ def test_the_decision_summary_gives_a_warning_signs_own_clause_when_it_was_read(
     assert decision_summary(kept) == ("urgency: rules (fever); p_urgent 0.05; p_urgent_clause 0.68; "
                                       "scope: rules answer; p_covered 0.90")
     assert "clause" not in decision_summary({**kept, "p_urgent_clause": None})
+
+
+@pytest.mark.parametrize("names", ["rules", "shipped,bogus", ","])
+def test_techniques_must_name_known_ones_and_the_shipped_one(names, monkeypatch, capsys):
+    """A bad ``--techniques`` is refused before any index is loaded (an hour's run would fail late)."""
+    import eval.runner
+
+    monkeypatch.setattr(eval.runner, "load_assistant", lambda: pytest.fail("loaded an assistant for a bad option"))
+    assert cli.main(["--cross-validate", "--techniques", names]) == 2
+    err = capsys.readouterr().err
+    assert "--techniques" in err and "shipped" in err and "Traceback" not in err

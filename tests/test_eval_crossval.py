@@ -60,3 +60,26 @@ def test_each_held_out_set_is_scored_by_an_assistant_that_never_saw_it(assistant
     assert "| **mean** |" in table(results)
     assert list(techniques(results)) == list(TECHNIQUES.values())
     assert technique_table(results).count("\n") == 1 + len(TECHNIQUES)
+
+
+def test_shipped_alone_fits_once_per_set_and_shows_each_row_as_it_comes(assistant, tmp_path, monkeypatch):
+    """``--techniques shipped``: no rules-alone or learned-alone variant is fitted or scored (half
+    the work over 49 sets), and each held-out set's metrics are reported as soon as it is scored."""
+    first, second = _small_set("questions", tmp_path / "first.csv"), _small_set("holdout", tmp_path / "second.csv")
+    fits = []
+    original = type(assistant).fit_decisions
+    monkeypatch.setattr(type(assistant), "fit_decisions",
+                        lambda self, messages, *a, **kw: fits.append(len(messages)) or original(self, messages, *a, **kw))
+    seen = []
+    results = cross_validate(assistant, [first, second], k=5, only=("shipped",),
+                             on_set=lambda name, metrics: seen.append((name, sorted(metrics))))
+
+    assert seen == [("first", ["shipped"]), ("second", ["shipped"])]
+    assert len(fits) == 2  # one fit per held-out set: the shipped assistant's (all four: two each)
+    assert set(results["mean"]) == {"shipped"} and results["first"]["shipped"]["n"]["red_flag"] == 3
+    assert "(" not in table(results).splitlines()[2]  # no rules-alone figure in brackets
+    assert technique_table(results).count("\n") == 2  # header, rule, the one technique
+    with pytest.raises(ValueError, match="shipped"):
+        cross_validate(assistant, [first], only=("rules",))
+    with pytest.raises(ValueError, match="unknown technique"):
+        cross_validate(assistant, [first], only=("shipped", "bogus"))
