@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --urgency-folds: the word features' weight (default: the shipped one)")
     parser.add_argument("--veto-share", type=float, metavar="S",
                         help="with --urgency-folds: the veto's share of the least real warning (default: shipped)")
+    parser.add_argument("--veto-quantile", type=float, metavar="Q",
+                        help="with --urgency-folds: the veto reads this quantile of the real warnings' probabilities "
+                             "instead of the least (default: shipped, 0)")
     parser.add_argument("--no-sentences", action="store_true",
                         help="with --urgency-folds: the message's vector alone, without its sentences'")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar on stderr")
@@ -211,6 +214,8 @@ def _urgency_folds(args) -> int:
         settings["word_weight"] = args.word_weight
     if args.veto_share is not None:
         settings["veto_share"] = args.veto_share
+    if args.veto_quantile is not None:
+        settings["veto_quantile"] = args.veto_quantile
     new_sets = [name.strip() for name in args.new_sets.split(",") if name.strip()]
     try:
         results, failed = _guarded(lambda: urgency_folds(runner.load_assistant(), folds=args.urgency_folds,

@@ -53,3 +53,17 @@ def test_the_command_prints_json_and_names_an_unknown_set(few_sets, capsys):
     assert printed["total"]["red_flags"] == sum(m.urgent for m in few_sets)
     assert cli.main(["--urgency-folds", "--new-sets", "no_such_set"]) == cli.EXIT_USAGE
     assert "no labelled set named no_such_set" in capsys.readouterr().err
+
+
+def test_the_veto_quantile_reaches_every_fit_and_a_bad_one_is_a_usage_error(few_sets, capsys, monkeypatch):
+    import qa.training
+
+    seen = []
+    real_pick = qa.training.pick_veto
+    monkeypatch.setattr(qa.training, "pick_veto", lambda *a, **kw: seen.append(kw["quantile"]) or real_pick(*a, **kw))
+    assert cli.main(["--urgency-folds", "2", "--json", "--veto-quantile", "0.05"]) == 0
+    assert seen and set(seen) == {0.05}  # every fold's fit (and none at the shipped 0)
+    assert json.loads(capsys.readouterr().out)["total"]["red_flags"] == sum(m.urgent for m in few_sets)
+    assert cli.main(["--urgency-folds", "2", "--veto-quantile", "1.5"]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "quantile" in err and "Traceback" not in err

@@ -104,6 +104,23 @@ def test_veto_sits_at_a_share_of_the_least_likely_real_warning_the_rules_caught_
     assert pick_veto(p, none, levels=levels, share=0.5) == {"warning": 0.0, "personal": 0.0}
 
 
+def test_a_veto_quantile_ignores_one_outlying_real_warning_where_the_least_follows_it():
+    """The least probability a real warning got can only fall as sets are added; a low quantile
+    of them holds (docs/evaluation.md, "More data needs a sturdier veto")."""
+    real = [0.4 + 0.005 * i for i in range(100)]  # 100 real warnings from 0.4 up
+    p = [0.01, *real, 0.05, 0.2]  # one real outlier at 0.01, two false alarms
+    labels = [True] * 101 + [False, False]
+    levels = ["warning"] * len(p)
+    assert pick_veto(p, labels, levels=levels, share=0.75, vetoed=("warning",)) == pytest.approx({"warning": 0.0075})
+    quantiled = pick_veto(p, labels, levels=levels, share=0.75, vetoed=("warning",), quantile=0.02)
+    assert quantiled == pytest.approx({"warning": 0.75 * 0.405})  # the outlier is left below, not followed
+    assert pick_veto(p, labels, levels=levels, share=0.75, vetoed=("warning",), quantile=0.0) == pytest.approx(
+        {"warning": 0.0075})  # 0 is the least, as shipped
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="quantile"):
+            pick_veto(p, labels, levels=levels, share=0.75, quantile=bad)
+
+
 def test_triage_reports_the_strongest_level_that_made_a_message_urgent():
     from qa.decisions.triage import BUILT_IN_SIGNS, triage
 
