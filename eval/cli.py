@@ -175,12 +175,11 @@ def _cross_validate(*, as_json: bool, k: int, out: str | None, progress: bool, t
     from eval.dataset import question_sets
     from eval.report import fmt_metric
 
-    named = tuple(name.strip() for name in techniques.split(",") if name.strip())
-    only = named or tuple(crossval.TECHNIQUES)
-    if (techniques.strip() and not named) or any(name not in crossval.TECHNIQUES for name in only) \
-            or "shipped" not in only:
-        print(f"--techniques: name some of {', '.join(crossval.TECHNIQUES)}, shipped among them", file=sys.stderr)
-        return 2
+    try:
+        only = crossval.techniques_named(techniques)
+    except ValueError as exc:  # before an hour's run, not at its end
+        print(f"--techniques: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
     def each_set(name: str, metrics: dict) -> None:  # a long run shows its rows as they come
         shipped = metrics["shipped"]
