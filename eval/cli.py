@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "instead of the least (default: shipped, 0)")
     parser.add_argument("--no-sentences", action="store_true",
                         help="with --urgency-folds: the message's vector alone, without its sentences'")
+    parser.add_argument("--frontier", action="store_true",
+                        help="with --urgency-folds: also the fewest false alarms any one fixed cut and veto reaches "
+                             "on the folds' probabilities, for each number of missed red flags allowed")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar on stderr")
     return parser
 
@@ -103,6 +106,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
+#: Options that only mean something with --urgency-folds, and their argparse names.
+URGENCY_FOLD_OPTIONS = {"--new-sets": "new_sets", "--word-weight": "word_weight", "--veto-share": "veto_share",
+                        "--veto-quantile": "veto_quantile", "--no-sentences": "no_sentences", "--frontier": "frontier"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Imported here so `--help` and dataset errors answer instantly.
@@ -115,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                techniques=args.techniques)
     if args.urgency_folds:
         return _urgency_folds(args)
+    alone = [flag for flag, given in URGENCY_FOLD_OPTIONS.items() if getattr(args, given) not in (None, False, "")]
+    if alone:
+        print(f"error: {', '.join(alone)} only go with --urgency-folds", file=sys.stderr)
+        return EXIT_USAGE
     try:
         questions = load_questions(args.questions)
     except DatasetError as exc:
@@ -206,7 +218,7 @@ def _urgency_folds(args) -> int:
     from dataclasses import asdict
 
     from eval import runner
-    from eval.urgency_folds import table, urgency_folds
+    from eval.urgency_folds import frontier, frontier_table, table, urgency_folds
 
     settings = {"sentences": not args.no_sentences}
     if args.word_weight is not None:
@@ -224,12 +236,16 @@ def _urgency_folds(args) -> int:
         return EXIT_USAGE
     if failed is not None:
         return failed
+    points = frontier(results["scored"]) if args.frontier else None
     if args.json:
         print(json.dumps({"folds": [[names, asdict(c)] for names, c in results["folds"]],
                           "total": asdict(results["total"]),
-                          "new_sets": asdict(results["new_sets"]) if results["new_sets"] else None}))
+                          "new_sets": asdict(results["new_sets"]) if results["new_sets"] else None,
+                          "frontier": [asdict(p) for p in points] if points is not None else None}))
     else:
         print(table(results))
+        if points is not None:
+            print("\n" + frontier_table(points, results["total"]))
     return 0
 
 

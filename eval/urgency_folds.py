@@ -14,6 +14,13 @@ red flags and false alarms, the two errors the urgency settings trade.
 (three sets written for new kinds of patients, for instance): the closest thing
 to a first run that a set already read can give. It only composes the training
 and policy functions; it writes nothing.
+
+``--frontier`` asks whether the cuts or the model are what falls short: from
+the same out-of-fold probabilities, it sweeps every fixed urgency cut and veto
+per level (``frontier``) and reports, for each number of missed red flags
+allowed, the fewest false alarms any one setting reaches. No way of choosing
+the cuts can do better on those probabilities; when the frontier is over a bar
+too, only a better model (or other evidence) can meet it.
 """
 
 from __future__ import annotations
@@ -51,8 +58,19 @@ def deal(names: Sequence[str], folds: int) -> list[list[str]]:
     return [list(names[i::folds]) for i in range(folds)]
 
 
-def judge(messages, readings, held: set[str], **settings) -> UrgencyCount:
-    """Fit on the sets not in ``held`` (``qa.training.fit_urgency`` with ``settings``), decide those in it."""
+@dataclass(frozen=True)
+class Scored:
+    """One held-out message as its fold's fit read it: what ``decide_urgency`` weighs, and the label."""
+
+    red_flag: bool
+    level: str  # the rules' ``Triage.level`` ("" when no rule flagged it)
+    probability: float  # the urgency model's, for the whole message
+    clause: float | None  # ``qa.training.clause_probability``: its sign's clause read alone
+
+
+def judge(messages, readings, held: set[str], **settings) -> tuple[UrgencyCount, list[Scored]]:
+    """Fit on the sets not in ``held`` (``qa.training.fit_urgency`` with ``settings``), decide those in it;
+    the count, and each decided message's ``Scored``."""
     from qa.decisions.policy import decide_urgency
     from qa.training import clause_probability, fit_urgency, urgency_features
 
@@ -61,16 +79,100 @@ def judge(messages, readings, held: set[str], **settings) -> UrgencyCount:
     model, veto = fit_urgency([messages[i] for i in train], [readings[i] for i in train], **settings)
     sentences = settings.get("sentences", True)
     x = urgency_features([readings[i] for i in test], sentences=sentences)
-    urgent = [decide_urgency(readings[i].flags, model.probability(row, (), readings[i].message), model.threshold,
-                             veto_below=veto,
-                             clause_probability=clause_probability(model, readings[i], sentences=sentences)).urgent
-              for i, row in zip(test, x)]
-    return count(urgent, [messages[i].urgent for i in test])
+    scored = [Scored(messages[i].urgent, readings[i].flags.level, model.probability(row, (), readings[i].message),
+                     clause_probability(model, readings[i], sentences=sentences)) for i, row in zip(test, x)]
+    urgent = [decide_urgency(readings[i].flags, s.probability, model.threshold, veto_below=veto,
+                             clause_probability=s.clause).urgent for i, s in zip(test, scored)]
+    return count(urgent, [s.red_flag for s in scored]), scored
+
+
+#: The fixed settings ``frontier`` tries: every urgency cut and every veto of each vetoed level.
+FRONTIER_CUTS = tuple(round(float(c), 2) for c in np.linspace(0.02, 0.80, 40))
+FRONTIER_VETOES = tuple(round(float(v), 2) for v in np.linspace(0.0, 0.60, 31))
+#: The numbers of missed red flags the frontier reports the fewest false alarms at.
+FRONTIER_MISSES = (0, 1, 2, 3, 5, 10)
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    most_missed: int  # missed red flags allowed
+    count: UrgencyCount  # what the best setting does
+    cut: float
+    veto: dict[str, float]  # per vetoed level
+
+
+def decide_all(scored: Sequence[Scored], cut: float, veto: dict[str, float]) -> np.ndarray:
+    """``qa.decisions.policy.decide_urgency`` for every message at once, at one fixed ``cut`` and ``veto``
+    (``tests/test_eval_urgency_folds.py`` checks the two agree)."""
+    return _decide(_Columns.of(scored), cut, veto)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """``Scored`` messages as arrays, made once for the thousands of settings a frontier tries."""
+
+    level: np.ndarray
+    probability: np.ndarray
+    clause: np.ndarray  # -1 where there is no clause
+    read_alone: np.ndarray  # the level's clause is read alone (``READ_ALONE_LEVELS``)
+
+    @classmethod
+    def of(cls, scored: Sequence[Scored]) -> "_Columns":
+        from qa.decisions.policy import READ_ALONE_LEVELS
+
+        level = np.array([s.level for s in scored], dtype=object)
+        return cls(level, np.array([s.probability for s in scored], dtype=np.float64),
+                   np.array([-1.0 if s.clause is None else s.clause for s in scored], dtype=np.float64),
+                   np.isin(level, READ_ALONE_LEVELS))
+
+
+def _decide(columns: _Columns, cut: float, veto: dict[str, float]) -> np.ndarray:
+    p = columns.probability
+    learned = p >= cut
+    told = (columns.clause >= cut) & columns.read_alone
+    floor = np.zeros(len(p))
+    for level, value in veto.items():
+        if level != "emergency":  # never vetoed
+            floor[columns.level == level] = value
+    flagged = columns.level != ""
+    vetoed = flagged & (p < floor) & ~learned & ~told
+    return (flagged | learned) & ~vetoed
+
+
+def frontier(scored: Sequence[Scored], *, misses: Sequence[int] = FRONTIER_MISSES,
+             cuts: Sequence[float] = FRONTIER_CUTS, vetoes: Sequence[float] = FRONTIER_VETOES) -> list[FrontierPoint]:
+    """For each number in ``misses``, the fixed cut and per-level veto with the fewest false alarms among
+    those missing at most that many red flags (ties: the higher cut and vetoes); none where no setting
+    misses so few."""
+    from qa.training import VETOED_LEVELS
+
+    labels = [s.red_flag for s in scored]
+    columns = _Columns.of(scored)
+    tried = []
+    for cut in cuts:
+        # A veto over the cut drops nothing more than one at it (the cut keeps what it passes).
+        for combo in _combinations(VETOED_LEVELS, sorted({min(v, cut) for v in vetoes})):
+            tried.append((count(_decide(columns, cut, combo), labels), cut, combo))
+    points = []
+    for most in misses:
+        fitting = [t for t in tried if t[0].missed <= most]
+        if fitting:
+            best = min(fitting, key=lambda t: (t[0].false_alarms, -t[1], tuple(-v for v in t[2].values())))
+            points.append(FrontierPoint(most, best[0], best[1], best[2]))
+    return points
+
+
+def _combinations(levels: Sequence[str], values: Sequence[float]) -> list[dict[str, float]]:
+    combos: list[dict[str, float]] = [{}]
+    for level in levels:
+        combos = [{**c, level: v} for c in combos for v in values]
+    return combos
 
 
 def urgency_folds(assistant, *, folds: int = DEFAULT_FOLDS, new_sets: Sequence[str] = (), **settings) -> dict:
-    """``{"folds": [[names, count], ...], "total": count, "new_sets": count or None}`` over every
-    labelled set (``qa.training.training_dir``); ``settings``: ``fit_urgency``'s keywords."""
+    """``{"folds": [[names, count], ...], "total": count, "new_sets": count or None, "scored": [Scored, ...]}``
+    over every labelled set (``qa.training.training_dir``; ``scored``: the folds' messages, for
+    ``frontier``); ``settings``: ``fit_urgency``'s keywords."""
     from qa.training import read_labelled, training_dir
 
     messages = read_labelled(training_dir())
@@ -81,10 +183,11 @@ def urgency_folds(assistant, *, folds: int = DEFAULT_FOLDS, new_sets: Sequence[s
     kept = [(m, r) for m, r in zip(messages, read) if r.vector is not None]  # none without dense search
     messages, readings = [m for m, _ in kept], [r for _, r in kept]
     names = sorted({m.source for m in messages})
-    per_fold = [(fold, judge(messages, readings, set(fold), **settings)) for fold in deal(names, folds)]
+    judged = [(fold, judge(messages, readings, set(fold), **settings)) for fold in deal(names, folds)]
+    per_fold = [(fold, c) for fold, (c, _) in judged]
     total = sum((c for _, c in per_fold), UrgencyCount(0, 0, 0, 0))
-    fresh = judge(messages, readings, set(new_sets), **settings) if new_sets else None
-    return {"folds": per_fold, "total": total, "new_sets": fresh}
+    fresh = judge(messages, readings, set(new_sets), **settings)[0] if new_sets else None
+    return {"folds": per_fold, "total": total, "new_sets": fresh, "scored": [s for _, (_, fold_scored) in judged for s in fold_scored]}
 
 
 def table(results: dict) -> str:
@@ -95,4 +198,16 @@ def table(results: dict) -> str:
         rows.append(("**new sets** (fitted on all the others)", results["new_sets"]))
     for label, c in rows:
         lines.append(f"| {label} | {c.missed} of {c.red_flags} | {c.false_alarms} of {c.others} |")
+    return "\n".join(lines)
+
+
+def frontier_table(points: Sequence[FrontierPoint], shipped: UrgencyCount) -> str:
+    """One Markdown row per number of misses allowed, under the shipped settings' own count."""
+    lines = ["| missed red flags allowed | fewest false alarms | at the cut | and vetoes |", "|---|---|---|---|",
+             f"| shipped settings, fitted per fold: {shipped.missed} of {shipped.red_flags} missed | "
+             f"{shipped.false_alarms} of {shipped.others} | | |"]
+    for point in points:
+        vetoes = ", ".join(f"{level} {value:.2f}" for level, value in point.veto.items())
+        lines.append(f"| {point.most_missed} (missed {point.count.missed}) | {point.count.false_alarms} of "
+                     f"{point.count.others} | {point.cut:.2f} | {vetoes} |")
     return "\n".join(lines)

@@ -67,3 +67,65 @@ def test_the_veto_quantile_reaches_every_fit_and_a_bad_one_is_a_usage_error(few_
     assert cli.main(["--urgency-folds", "2", "--veto-quantile", "1.5"]) == cli.EXIT_USAGE
     err = capsys.readouterr().err
     assert "quantile" in err and "Traceback" not in err
+
+
+def _scored(rng, n):
+    from eval.urgency_folds import Scored
+
+    levels = ["", "warning", "personal", "emergency"]
+    return [Scored(bool(rng.random() < 0.3), levels[int(rng.integers(4))], float(rng.random()),
+                   None if rng.random() < 0.5 else float(rng.random())) for _ in range(n)]
+
+
+def test_the_frontier_decides_every_message_as_the_policy_does():
+    """``decide_all`` is the sweep's shortcut: at any fixed cut and veto it must agree with
+    ``decide_urgency`` message by message, or the frontier would report settings that do not exist."""
+    import numpy as np
+
+    from eval.urgency_folds import decide_all
+    from qa.decisions.policy import decide_urgency
+    from qa.decisions.triage import Triage
+
+    rng = np.random.default_rng(7)
+    scored = _scored(rng, 400)
+    for cut, veto in ((0.3, {"warning": 0.1, "personal": 0.25}), (0.6, {"warning": 0.5, "personal": 0.0}),
+                      (0.02, {"warning": 0.0, "personal": 0.6})):
+        fast = decide_all(scored, cut, veto)
+        slow = [decide_urgency(Triage(urgent=s.level != "", emergency=s.level == "emergency", level=s.level),
+                               s.probability, cut, veto_below=veto, clause_probability=s.clause).urgent for s in scored]
+        assert fast.tolist() == slow
+
+
+def test_the_frontier_finds_the_fewest_false_alarms_for_each_number_of_misses_allowed():
+    import numpy as np
+
+    from eval.urgency_folds import Scored, count, decide_all, frontier
+
+    # Red flags the model ranks well but one (p 0.15, no rule); false alarms above and below it.
+    scored = [Scored(True, "", 0.9, None), Scored(True, "", 0.15, None), Scored(True, "warning", 0.5, None),
+              Scored(False, "", 0.2, None), Scored(False, "", 0.1, None), Scored(False, "personal", 0.05, None)]
+    points = {p.most_missed: p for p in frontier(scored, misses=(0, 1))}
+    # Catching the p 0.15 red flag takes a cut at or under 0.15, which flags the false alarm at 0.2;
+    # the personal one is vetoed at any veto over 0.05.
+    assert (points[0].count.missed, points[0].count.false_alarms) == (0, 1)
+    assert (points[1].count.missed, points[1].count.false_alarms) == (1, 0)
+    # Each point's settings do what it says, and allowing a miss never costs more false alarms.
+    rng = np.random.default_rng(3)
+    many = _scored(rng, 300)
+    found = frontier(many)
+    for point in found:
+        assert count(decide_all(many, point.cut, point.veto), [s.red_flag for s in many]) == point.count
+        assert point.count.missed <= point.most_missed
+    assert [p.count.false_alarms for p in found] == sorted((p.count.false_alarms for p in found), reverse=True)
+
+
+def test_the_frontier_is_printed_beside_the_folds_and_is_refused_without_them(few_sets, capsys):
+    assert cli.main(["--urgency-folds", "2", "--frontier"]) == 0
+    out = capsys.readouterr().out
+    assert "| missed red flags allowed | fewest false alarms |" in out and "shipped settings, fitted per fold" in out
+    assert cli.main(["--urgency-folds", "2", "--json", "--frontier"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["frontier"] and all(p["count"]["red_flags"] == printed["total"]["red_flags"]
+                                       for p in printed["frontier"])
+    assert cli.main(["--frontier"]) == cli.EXIT_USAGE
+    assert "only go with --urgency-folds" in capsys.readouterr().err
