@@ -187,7 +187,8 @@ def urgency_folds(assistant, *, folds: int = DEFAULT_FOLDS, new_sets: Sequence[s
     per_fold = [(fold, c) for fold, (c, _) in judged]
     total = sum((c for _, c in per_fold), UrgencyCount(0, 0, 0, 0))
     fresh = judge(messages, readings, set(new_sets), **settings)[0] if new_sets else None
-    return {"folds": per_fold, "total": total, "new_sets": fresh, "scored": [s for _, (_, fold_scored) in judged for s in fold_scored]}
+    scored = [s for _, (_, fold_scored) in judged for s in fold_scored]
+    return {"folds": per_fold, "total": total, "new_sets": fresh, "scored": scored}
 
 
 def table(results: dict) -> str:
