@@ -25,6 +25,7 @@ too, only a better model (or other evidence) can meet it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -146,7 +147,7 @@ def frontier(scored: Sequence[Scored], *, misses: Sequence[int] = FRONTIER_MISSE
     misses so few."""
     from qa.training import VETOED_LEVELS
 
-    labels = [s.red_flag for s in scored]
+    labels = np.array([s.red_flag for s in scored], dtype=bool)
     columns = _Columns.of(scored)
     tried = []
     for cut in cuts:
@@ -163,10 +164,7 @@ def frontier(scored: Sequence[Scored], *, misses: Sequence[int] = FRONTIER_MISSE
 
 
 def _combinations(levels: Sequence[str], values: Sequence[float]) -> list[dict[str, float]]:
-    combos: list[dict[str, float]] = [{}]
-    for level in levels:
-        combos = [{**c, level: v} for c in combos for v in values]
-    return combos
+    return [dict(zip(levels, chosen)) for chosen in itertools.product(values, repeat=len(levels))]
 
 
 def urgency_folds(assistant, *, folds: int = DEFAULT_FOLDS, new_sets: Sequence[str] = (), **settings) -> dict:
